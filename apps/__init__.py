@@ -1,0 +1,1 @@
+"""The regapps applications: image, text and time-series."""

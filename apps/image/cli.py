@@ -1,0 +1,108 @@
+"""``regapps image``: thin Typer commands over :mod:`regapps.apps.image.task`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from regapps.apps import options as o
+
+app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trained with Adam.",
+                  no_args_is_help=True)
+
+Dataset = Annotated[Optional[str], typer.Option("--dataset", help="cifar10 (tensorflow-datasets; default) or digits (offline).", rich_help_panel="Data")]
+DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
+Preset = Annotated[Optional[str], typer.Option("--preset", help="Model preset (default: article).", rich_help_panel="Model")]
+RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
+
+
+def _fmt(metrics: dict[str, Any] | None) -> str:
+    return "n/a" if not metrics else f"{metrics['accuracy']:.4f}"
+
+
+@app.command()
+def train(
+    dataset: Dataset = None, data_dir: DataDir = None, preset: Preset = None,
+    l1: o.L1 = None, l2: o.L2 = None, dropout: o.Dropout = None, batchnorm: o.BatchNorm = None,
+    optimizer: o.Optimizer = None, learning_rate: o.LearningRate = None,
+    weight_decay: o.WeightDecay = None, schedule: o.Schedule = None, batch_size: o.BatchSize = None,
+    epochs: o.Epochs = None, patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
+    validation_split: o.ValidationSplit = None, seed: o.Seed = None,
+    time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Train a model and write a run directory (config, history, metrics, model, plots, report)."""
+    from regapps.shared.config import build_config
+
+    from .config import ImageConfig
+
+    flags = o.training_flags(l1=l1, l2=l2, dropout=dropout, batchnorm=batchnorm, optimizer=optimizer,
+                             learning_rate=learning_rate, weight_decay=weight_decay,
+                             schedule=schedule, batch_size=batch_size, epochs=epochs,
+                             patience=patience, early_stopping=early_stopping,
+                             validation_split=validation_split, seed=seed,
+                             time_budget=time_budget, tensorboard=tensorboard)
+    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
+    cfg = build_config(ImageConfig, config_file=config, flags=flags, sets=set_ or [])
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
+
+    def human(r: dict[str, Any]) -> str:
+        m = r["metrics"]
+        t = m["training"]
+        return (f"image train: validation accuracy {_fmt(m['validation'])}, test accuracy "
+                f"{_fmt(m['test'])} (best epoch {t['best_epoch']}/{t['epochs_run']}, "
+                f"{t['train_seconds']:.0f} s) -> {r['run_dir']}")
+
+    o.run_command(json_, verbose, body, human)
+
+
+@app.command()
+def evaluate(
+    run_dir: RunDir,
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="Score on this labelled set instead of the run's test split.")] = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Accuracy, per-class accuracy and a confusion matrix of a trained model."""
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.evaluate(run_dir, data_dir=data_dir)
+
+    def human(r: dict[str, Any]) -> str:
+        m = r["metrics"]["test"]
+        worst = sorted((v, k) for k, v in m["per_class_accuracy"].items() if v is not None)[:3]
+        return (f"image evaluate: accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f} on "
+                f"{m['n']} images; weakest classes: "
+                + ", ".join(f"{k} {v:.2f}" for v, k in worst) + f" -> {r['output_dir']}")
+
+    o.run_command(json_, verbose, body, human)
+
+
+@app.command()
+def predict(
+    run_dir: RunDir,
+    images: Annotated[list[Path], typer.Argument(help="Image files (png, jpg, ...).")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many classes to list per image.")] = 3,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Top classes with probabilities for each image."""
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.predict(run_dir, images, top=top)
+
+    def human(r: dict[str, Any]) -> str:
+        return "\n".join(
+            f"{p['input']}: " + ", ".join(f"{t['label']} {t['probability']:.3f}" for t in p["top"])
+            for p in r["predictions"])
+
+    o.run_command(json_, verbose, body, human)

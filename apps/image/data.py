@@ -1,0 +1,173 @@
+"""Image data: one place per source (digits, CIFAR-10 via tensorflow-datasets, local files)
+and the tf.data pipeline that keeps images uint8 until each batch is normalized."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regapps.shared.environment import cache_dir
+from regapps.shared.errors import DataError, DataUnavailableError
+from regapps.shared.net import ensure_reachable
+
+from .formats import (CIFAR10_CLASSES, LocalImages, class_folders, iter_sources,
+                      read_cifar_archive, read_cifar_folder, read_image_folders)
+
+log = logging.getLogger(__name__)
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+OFFLINE_HINT = ("Use --data-dir with the official CIFAR-10 archive (cifar-10-binary.tar.gz or "
+                "cifar-10-python.tar.gz) or an image folder, or --dataset digits (offline).")
+DIGITS_TEST_SIZE = 0.2
+DIGITS_SPLIT_SEED = 0  # fixed, so every run of every seed is scored on the same test images
+
+
+@dataclass
+class ImageData:
+    x_train: np.ndarray  # uint8, N x H x W x C
+    y_train: np.ndarray  # int64 class indices
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    class_names: list[str]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            if array is not None:
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+
+def load_image_data(dataset: str, data_dir: str | None, *, cache: Path | None = None) -> ImageData:
+    if data_dir:
+        return from_local(load_local(Path(data_dir)))
+    if dataset == "digits":
+        return load_digits()
+    if dataset == "cifar10":
+        return load_cifar10_tfds(Path(cache or cache_dir()))
+    raise DataError(f"unknown dataset {dataset!r}; valid: cifar10, digits")
+
+
+def from_local(local: LocalImages) -> ImageData:
+    assert local.train is not None
+    test = local.test
+    return ImageData(local.train.x, local.train.y, test.x if test else None,
+                     test.y if test else None, local.class_names, local.source, local.notes)
+
+
+def load_local(path: Path, *, size: tuple[int, int] | None = None, channels: int = 3) -> LocalImages:
+    """Detect and read an official CIFAR-10 archive or folder, or an image-folder tree."""
+    if not path.exists():
+        raise DataError(f"--data-dir {path} does not exist")
+    if path.is_file():
+        return read_cifar_archive(path)
+    try:
+        entries = list(path.iterdir())
+    except PermissionError as exc:
+        raise DataError(f"--data-dir {path} cannot be read: permission denied") from exc
+    if not entries:
+        raise DataError(f"--data-dir {path} is empty")
+    if any(p.name.startswith(("data_batch_", "test_batch")) for p in entries):
+        return read_cifar_folder(path)
+    for candidate in iter_sources(path):
+        return read_cifar_folder(candidate) if candidate.is_dir() else read_cifar_archive(candidate)
+    if class_folders(path):
+        return read_image_folders(path, size=size, channels=channels)
+    raise DataError(f"--data-dir {path} holds neither a CIFAR-10 archive nor class folders "
+                    "(expected cifar-10-batches-bin/, cifar-10-binary.tar.gz, "
+                    "cifar-10-python.tar.gz or train/<class>/*.png)")
+
+
+def load_digits() -> ImageData:
+    """scikit-learn's bundled 8x8 handwritten digits, with a fixed stratified 20% test split."""
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_digits()
+    images = np.round(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)[..., None]
+    labels = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(images, labels, test_size=DIGITS_TEST_SIZE,
+                                              stratify=labels, random_state=DIGITS_SPLIT_SEED)
+    return ImageData(x_tr, y_tr, x_te, y_te, [str(i) for i in range(10)],
+                     "digits (scikit-learn)")
+
+
+def load_cifar10_tfds(cache: Path) -> ImageData:
+    """CIFAR-10 through tensorflow-datasets: the cached copy if prepared, else a download."""
+    import tensorflow_datasets as tfds
+
+    data_dir = str(cache / "tensorflow_datasets")
+    try:
+        splits = _tfds_arrays(tfds, data_dir, download=False)
+    except (AssertionError, OSError, ValueError, RuntimeError):  # not prepared yet
+        ensure_reachable(CIFAR10_URL, what="downloading CIFAR-10 through tensorflow-datasets",
+                         hint=OFFLINE_HINT)
+        try:
+            splits = _tfds_arrays(tfds, data_dir, download=True)
+        except Exception as exc:  # tfds raises many types for network faults
+            raise DataUnavailableError(f"tensorflow-datasets could not prepare CIFAR-10 "
+                                       f"({type(exc).__name__}). {OFFLINE_HINT}") from exc
+    (x_tr, y_tr), (x_te, y_te) = splits
+    return ImageData(x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64),
+                     list(CIFAR10_CLASSES), "cifar10 (tensorflow-datasets)")
+
+
+def _tfds_arrays(tfds: Any, data_dir: str, *, download: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    loaded = tfds.load("cifar10", split=["train", "test"], data_dir=data_dir, batch_size=-1,
+                       as_supervised=True, download=download)
+    return [tuple(np.asarray(a) for a in tfds.as_numpy(s)) for s in loaded]  # type: ignore[misc]
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified, seeded train/validation split (plain split when a class is too small)."""
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    n_val = max(1, int(round(len(y) * fraction)))
+    if n_val >= len(y):
+        raise DataError(f"{len(y)} training images are too few for a validation split of {fraction}")
+    if stratify is not None and n_val < len(np.unique(y)):
+        stratify = None
+    x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=n_val, stratify=stratify,
+                                                random_state=seed)
+    return x_tr, x_val, y_tr, y_val
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
+                 num_classes: int | None = None) -> Any:
+    """Batches of float32 images in [0, 1]: uint8 stays in memory, each batch is gathered by
+    index and normalized on the fly. ``num_classes`` one-hot encodes labels (label smoothing)."""
+    import tensorflow as tf
+
+    images = tf.constant(x)
+    labels = tf.constant(y)
+    ds = tf.data.Dataset.range(len(x))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def gather(index: Any) -> tuple[Any, Any]:
+        batch = tf.cast(tf.gather(images, index), tf.float32) / 255.0
+        target = tf.gather(labels, index)
+        if num_classes:
+            target = tf.one_hot(target, num_classes)
+        return batch, target
+
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """The same scaling as the pipeline, for a handful of images outside it."""
+    return x.astype(np.float32) / 255.0

@@ -1,0 +1,248 @@
+"""Readers for the official CIFAR-10 archive formats and for image folders.
+
+Everything returns uint8 NHWC arrays. Archives are read member by member (nothing is
+extracted to disk); the python-version pickles go through an unpickler restricted to the
+NumPy and builtin names they need, so a crafted pickle cannot run code.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regapps.shared.errors import DataError
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
+RECORD = 1 + 32 * 32 * 3
+TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class Split:
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
+class LocalImages:
+    train: Split | None
+    test: Split | None
+    class_names: list[str]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+# --- CIFAR-10 binary and python versions --------------------------------------------------
+
+def parse_binary_batch(data: bytes, name: str) -> Split:
+    if len(data) == 0 or len(data) % RECORD:
+        raise DataError(f"{name} is truncated or not a CIFAR-10 binary batch "
+                        f"({len(data)} bytes is not a multiple of {RECORD})")
+    records = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() >= 10:
+        raise DataError(f"{name} has label {labels.max()}; CIFAR-10 labels are 0-9")
+    images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return Split(np.ascontiguousarray(images), labels)
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Allows only what NumPy arrays in a CIFAR pickle need; anything else is refused."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def safe_unpickle(data: bytes, name: str) -> Any:
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except pickle.UnpicklingError as exc:
+        raise DataError(f"{name}: unsafe or invalid pickle ({exc})") from exc
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError,
+            ImportError) as exc:
+        raise DataError(f"{name} is truncated or not a CIFAR-10 python batch") from exc
+
+
+def parse_python_batch(data: bytes, name: str) -> Split:
+    batch = safe_unpickle(data, name)
+    if not isinstance(batch, dict):
+        raise DataError(f"{name} is not a CIFAR-10 python batch (no dict inside)")
+    images = batch.get(b"data", batch.get("data"))
+    labels = batch.get(b"labels", batch.get("labels"))
+    if not isinstance(images, np.ndarray) or labels is None:
+        raise DataError(f"{name} lacks the 'data' or 'labels' entry of a CIFAR-10 python batch")
+    try:
+        images = np.asarray(images, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} has arrays of the wrong shape for CIFAR-10") from exc
+    if len(images) != len(labels) or (len(labels) and (labels.min() < 0 or labels.max() >= 10)):
+        raise DataError(f"{name} has mismatched or out-of-range labels")
+    return Split(np.ascontiguousarray(images), labels)
+
+
+def _concat(parts: list[Split]) -> Split:
+    return Split(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]))
+
+
+def read_cifar(members: dict[str, Callable[[], bytes]], source: str) -> LocalImages:
+    """Assemble CIFAR-10 from a ``basename -> reader`` map of one version's batch files."""
+    binary = "data_batch_1.bin" in members or "test_batch.bin" in members
+    suffix = ".bin" if binary else ""
+    parse = parse_binary_batch if binary else parse_python_batch
+    missing = [b + suffix for b in TRAIN_BATCHES if b + suffix not in members]
+    if missing:
+        raise DataError(f"{source} lacks CIFAR-10 batch file(s): {', '.join(missing)}")
+    train = _concat([parse(members[b + suffix](), b + suffix) for b in TRAIN_BATCHES])
+    test = parse(members["test_batch" + suffix](), "test_batch" + suffix) \
+        if "test_batch" + suffix in members else None
+    names = _class_names(members, binary)
+    notes = [] if test is not None else [f"{source} has no test batch: no test split was given, "
+                                         "so only validation metrics are reported"]
+    return LocalImages(train, test, names, source, notes)
+
+
+def _class_names(members: dict[str, Callable[[], bytes]], binary: bool) -> list[str]:
+    try:
+        if binary and "batches.meta.txt" in members:
+            names = [n.strip() for n in members["batches.meta.txt"]().decode("utf-8").splitlines()]
+            names = [n for n in names if n]
+        elif not binary and "batches.meta" in members:
+            meta = safe_unpickle(members["batches.meta"](), "batches.meta")
+            raw = meta.get(b"label_names", meta.get("label_names", [])) if isinstance(meta, dict) else []
+            names = [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in raw]
+        else:
+            names = []
+    except (UnicodeDecodeError, DataError):
+        names = []
+    return names if len(names) == 10 else list(CIFAR10_CLASSES)
+
+
+CIFAR_MEMBER = re.compile(r"(?:^|/)((?:data|test)_batch(?:_\d)?(?:\.bin)?|batches\.meta(?:\.txt)?)$")
+
+
+def read_cifar_archive(path: Path) -> LocalImages:
+    try:
+        archive = tarfile.open(path, mode="r:*")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"{path} is not a readable tar archive: {exc}") from exc
+    with archive:
+        try:
+            found = {}
+            for member in archive.getmembers():
+                match = CIFAR_MEMBER.search(member.name)
+                if match and member.isfile():
+                    found[match.group(1)] = member
+        except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+            raise DataError(f"{path} is truncated or corrupt: {exc}") from exc
+        if not found:
+            raise DataError(f"{path} holds no CIFAR-10 batch files")
+
+        def reader(member: tarfile.TarInfo) -> Callable[[], bytes]:
+            def read() -> bytes:
+                try:
+                    handle = archive.extractfile(member)
+                    return handle.read() if handle else b""
+                except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+                    raise DataError(f"{path}: cannot read {member.name}: {exc}") from exc
+            return read
+
+        return read_cifar({k: reader(m) for k, m in found.items()}, str(path))
+
+
+def read_cifar_folder(folder: Path) -> LocalImages:
+    members = {p.name: p.read_bytes for p in folder.iterdir()
+               if p.is_file() and CIFAR_MEMBER.search(p.name)}
+    return read_cifar(members, str(folder))
+
+
+# --- image folders ------------------------------------------------------------------------
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def class_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_image(path: Path, size: tuple[int, int] | None, channels: int) -> np.ndarray:
+    """Decode one image to uint8 HxWxC, resized to ``size`` (W, H) when given."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB")
+            if size is not None and img.size != size:
+                img = img.resize(size, Image.Resampling.BILINEAR)
+            array = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path} is not a readable image ({type(exc).__name__})") from exc
+    return array[..., None] if channels == 1 else array
+
+
+def read_class_tree(folder: Path, class_names: list[str] | None,
+                    size: tuple[int, int] | None, channels: int) -> tuple[Split, list[str]]:
+    """Read ``folder/<class>/*`` into arrays; ``class_names`` fixes the label order if given."""
+    dirs = class_folders(folder)
+    if not dirs:
+        raise DataError(f"{folder} has no class folders (expected {folder}/<class>/*.png)")
+    names = class_names or [d.name for d in dirs]
+    index = {n: i for i, n in enumerate(names)}
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for d in dirs:
+        if d.name not in index:
+            raise DataError(f"class folder {d} is not one of the known classes: {', '.join(names)}")
+        for f in _image_files(d):
+            img = load_image(f, size, channels)
+            if size is None:
+                size = (img.shape[1], img.shape[0])
+            images.append(img)
+            labels.append(index[d.name])
+    if not images:
+        raise DataError(f"{folder} has class folders but no images "
+                        f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return Split(np.stack(images), np.asarray(labels, dtype=np.int64)), names
+
+
+def read_image_folders(folder: Path, *, size: tuple[int, int] | None = None,
+                       channels: int = 3) -> LocalImages:
+    """``folder/train/<class>/`` (+ optional ``folder/test/<class>/``), or ``folder/<class>/``."""
+    train_dir = folder / "train"
+    root = train_dir if train_dir.is_dir() else folder
+    train, names = read_class_tree(root, None, size, channels)
+    test = None
+    notes: list[str] = []
+    if (folder / "test").is_dir() and root is train_dir:
+        test, _ = read_class_tree(folder / "test", names, (train.x.shape[2], train.x.shape[1]), channels)
+    else:
+        notes.append(f"{folder} has no test/ folder: no test split was given, "
+                     "so only validation metrics are reported")
+    return LocalImages(train, test, names, str(folder), notes)
+
+
+def iter_sources(folder: Path) -> Iterator[Path]:
+    """Official archive names a folder may hold, in order of preference."""
+    for name in ("cifar-10-batches-bin", "cifar-10-batches-py", "cifar-10-binary.tar.gz",
+                 "cifar-10-python.tar.gz"):
+        if (folder / name).exists():
+            yield folder / name

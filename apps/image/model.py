@@ -1,0 +1,42 @@
+"""Image model builders, one per preset, all made of the toolkit's blocks."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from regapps.shared.blocks import conv_block, dense_block, output_layer
+from regapps.shared.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+PRESETS: Registry[Callable[..., "keras.Model"]] = Registry("image preset")
+
+
+@PRESETS.register("article", "Conv32 > pool > Conv64 > pool > Conv64 > Dropout > Dense64 > softmax")
+def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any, **_: Any) -> "keras.Model":
+    """The article's CNN. On inputs too small for its valid convolutions and pools (8x8 digits)
+    a convolution keeps its size ('same' padding) and a pool is skipped instead of failing."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    size = min(input_shape[0], input_shape[1])
+    for i, filters in enumerate((32, 64, 64)):
+        padding = "valid" if size - 2 >= 2 else "same"
+        x = conv_block(x, filters, reg, name=f"conv{i + 1}", padding=padding, dropout=0.0)
+        size = size - 2 if padding == "valid" else size
+        if i < 2 and size >= 4:
+            x = keras.layers.MaxPooling2D(name=f"pool{i + 1}")(x)
+            size //= 2
+    x = keras.layers.Flatten(name="flatten")(x)
+    if reg.dropout > 0:
+        x = keras.layers.Dropout(reg.dropout, name="dropout")(x)
+    x = dense_block(x, 64, reg, name="dense", dropout=0.0)
+    outputs = output_layer(x, num_classes, reg, activation="softmax")
+    return keras.Model(inputs, outputs, name="article_cnn")
+
+
+def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
+                reg: Any) -> "keras.Model":
+    return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg)

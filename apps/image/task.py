@@ -1,0 +1,213 @@
+"""The image app's Python API: train, evaluate, predict. Each returns a plain dict."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regapps.shared import plots, report
+from regapps.shared.environment import versions
+from regapps.shared.errors import DataError, RunDirError
+from regapps.shared.metrics import multiclass_metrics
+from regapps.shared.modelio import load_model, save_model
+from regapps.shared.runs import Run
+
+from .config import ImageConfig
+from .data import ImageData, load_image_data, load_local, make_dataset, normalize, split_validation
+from .formats import load_image
+
+log = logging.getLogger(__name__)
+APP = "image"
+PREDICT_BATCH = 256
+
+
+def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
+          verbose: int = 1) -> dict[str, Any]:
+    """Load data, train the configured model, evaluate it, and write a complete run directory."""
+    data = load_image_data(config.data.dataset, config.data.data_dir)
+    for note in data.notes:
+        log.warning(note)
+    t = config.training
+    x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
+    run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}")
+    with run.guard():
+        run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
+        result = fit_image_model(config, data, x_tr, y_tr, x_val, y_val, run_dir=run.path,
+                                 verbose=verbose)
+        model, fit_result = result["model"], result["fit"]
+        save_model(model, run.file("model.keras"))
+        metrics: dict[str, Any] = {"validation": result["validation"]}
+        if data.x_test is not None and data.y_test is not None:
+            test, matrix = score(model, data.x_test, data.y_test, data.class_names)
+            metrics["test"] = test
+            plots.confusion_matrix(matrix, data.class_names, run.file("confusion_matrix.png"),
+                                   "test confusion matrix")
+        else:
+            metrics["test"] = None
+        metrics["training"] = fit_result.summary()
+        run.write_json("metrics.json", metrics)
+        plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
+                              f"{config.model.preset} on {data.source}")
+        run.write_text("report.md", _train_report(config, data, metrics))
+        run.complete()
+    return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
+
+
+def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr: np.ndarray,
+                    x_val: np.ndarray, y_val: np.ndarray, *, run_dir: Path | None = None,
+                    verbose: int = 0) -> dict[str, Any]:
+    """Build and fit one model on the given split; score it on the validation part.
+
+    Used by ``train`` and by cross-validation, so both train exactly the same way."""
+    from regapps.shared.training import fit, set_seed
+
+    from .model import build_model
+
+    t = config.training
+    set_seed(t.seed)
+    n_classes = len(data.class_names)
+    one_hot = n_classes if t.label_smoothing > 0 else None
+    train_ds = make_dataset(x_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed, num_classes=one_hot)
+    val_ds = make_dataset(x_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed,
+                          num_classes=one_hot)
+    model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization)
+    loss = _loss(t.label_smoothing)
+    fit_result = fit(model, train_ds, val_ds, config=config,
+                     steps_per_epoch=-(-len(x_tr) // t.batch_size), loss=loss,
+                     metrics=["accuracy"], run_dir=run_dir, verbose=verbose)
+    validation, _ = score(model, x_val, y_val, data.class_names)
+    return {"model": model, "fit": fit_result, "validation": validation}
+
+
+def _loss(label_smoothing: float) -> Any:
+    import keras
+
+    if label_smoothing > 0:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def predict_probs(model: Any, x: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(PREDICT_BATCH).map(
+        lambda b: tf.cast(b, tf.float32) / 255.0)
+    return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
+
+
+def score(model: Any, x: np.ndarray, y: np.ndarray,
+          class_names: list[str]) -> tuple[dict[str, Any], np.ndarray]:
+    return multiclass_metrics(y, predict_probs(model, x), class_names)
+
+
+# --- evaluate / predict ------------------------------------------------------------------
+
+def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
+    run = Run.open(run_dir, app=APP)
+    meta = run.read_json("config.json").get("meta", {})
+    if "class_names" not in meta or "input_shape" not in meta:
+        raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
+    return run, meta, load_model(run.file("model.keras"))
+
+
+def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
+    """Score a trained model on its own test split, or on another labelled set (``data_dir``)."""
+    run, meta, model = open_trained(run_dir)
+    names: list[str] = meta["class_names"]
+    height, width, channels = meta["input_shape"]
+    if data_dir:
+        local = load_local(Path(data_dir), size=(width, height), channels=channels)
+        split = local.test or local.train
+        assert split is not None
+        x, y = split.x, _remap(split.y, local.class_names, names, data_dir)
+        source = data_dir
+    else:
+        config = ImageConfig.model_validate(_strip_meta(run.read_json("config.json")))
+        data = load_image_data(config.data.dataset, config.data.data_dir)
+        if data.x_test is None or data.y_test is None:
+            raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir")
+        x, y, source = data.x_test, data.y_test, data.source
+    if x.shape[1:] != tuple(meta["input_shape"]):
+        raise DataError(f"images of shape {x.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}")
+    metrics, matrix = score(model, x, y, names)
+    out = Run.create(run.path, APP, "evaluate", Path(source).name or "test",
+                     folder=run.path / "evaluations")
+    with out.guard():
+        out.write_json("metrics.json", {"test": metrics, "source": source})
+        plots.confusion_matrix(matrix, names, out.file("confusion_matrix.png"), f"confusion matrix: {source}")
+        out.complete()
+    return {"run_dir": str(run.path), "output_dir": str(out.path), "metrics": {"test": metrics}}
+
+
+def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where: str) -> np.ndarray:
+    if local_names == model_names:
+        return y
+    index = {n: i for i, n in enumerate(model_names)}
+    unknown = [n for n in local_names if n not in index]
+    if unknown:
+        raise DataError(f"{where} has classes the model does not know: {', '.join(unknown[:5])}")
+    return np.asarray([index[local_names[i]] for i in y], dtype=np.int64)
+
+
+def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any]:
+    """Top-``top`` classes with probabilities for each image file."""
+    if not images:
+        raise DataError("give at least one image file")
+    _, meta, model = open_trained(run_dir)
+    names: list[str] = meta["class_names"]
+    height, width, channels = meta["input_shape"]
+    batch = []
+    for path in images:
+        if not path.is_file():
+            raise DataError(f"image not found: {path}")
+        batch.append(load_image(path, (width, height), channels))
+    probs = predict_probs(model, np.stack(batch))
+    k = min(top, len(names))
+    out = []
+    for path, p in zip(images, probs):
+        order = np.argsort(p)[::-1][:k]
+        out.append({"input": str(path), "label": names[order[0]], "probability": float(p[order[0]]),
+                    "top": [{"label": names[i], "probability": float(p[i])} for i in order]})
+    return {"predictions": out}
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _strip_meta(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in tree.items() if k != "meta"}
+
+
+def _source_tag(data: ImageData) -> str:
+    return Path(data.source.split(" ")[0]).name or "data"
+
+
+def _meta(data: ImageData, config: ImageConfig) -> dict[str, Any]:
+    return {"app": APP, "created": datetime.now().isoformat(timespec="seconds"),
+            "versions": versions(), "seed": config.training.seed, "data_source": data.source,
+            "data_sha256": data.checksum(), "class_names": data.class_names,
+            "input_shape": list(data.input_shape), "input_scaling": "x / 255 in the input pipeline",
+            "n_train": int(len(data.y_train)),
+            "n_test": None if data.y_test is None else int(len(data.y_test)), "notes": data.notes}
+
+
+def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> str:
+    training = metrics["training"]
+    summary = (f"Preset **{config.model.preset}** on **{data.source}** "
+               f"({len(data.y_train)} training images, "
+               f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test images'}). "
+               f"Trained {training['epochs_run']} epochs in {training['train_seconds']} s; best epoch "
+               f"{training['best_epoch']} by {training['monitor']}"
+               f"{' (early stopping)' if training['stopped_early'] else ''}.")
+    splits = {k: v for k, v in metrics.items() if k in ("validation", "test") and v}
+    per_class = [{"class": n, **{s: v["per_class_accuracy"].get(n) for s, v in splits.items()}}
+                 for n in data.class_names]
+    sections = [("Summary", summary + "".join(f"\n\n> {n}" for n in data.notes)),
+                ("Metrics", report.metrics_table(splits)),
+                ("Per-class accuracy", report.table(per_class)),
+                ("Learning curves", "![learning curves](learning_curves.png)"),
+                ("Confusion matrix", "![confusion matrix](confusion_matrix.png)" if metrics.get("test") else ""),
+                ("Configuration", report.key_values(config.to_dict()))]
+    return report.document(f"image train: {config.model.preset}", sections)

@@ -1,0 +1,129 @@
+"""Keras callbacks used by the one training loop: history, checkpoints, best-weight restore,
+time budget. Keras is imported when this module is (only from training code)."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from .runs import atomic_path, atomic_write_csv, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+def monitor_mode(monitor: str) -> str:
+    return "max" if any(k in monitor for k in ("accuracy", "auc")) else "min"
+
+
+def current_lr(model: keras.Model) -> float | None:
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        return None
+    try:
+        lr = opt.learning_rate
+        return float(lr.numpy() if hasattr(lr, "numpy") else lr)
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+class HistoryRecorder(keras.callbacks.Callback):
+    """Keeps per-epoch logs (plus learning rate and seconds) and rewrites ``history.csv``."""
+
+    def __init__(self, csv_path: Path | None = None, previous: list[dict[str, Any]] | None = None):
+        super().__init__()
+        self.csv_path = csv_path
+        self.rows: list[dict[str, Any]] = list(previous or [])
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        row["learning_rate"] = current_lr(self.model)
+        row["seconds"] = round(time.perf_counter() - self._start, 3)
+        self.rows.append(row)
+        if self.csv_path is not None:
+            atomic_write_csv(self.csv_path, self.rows)
+
+    def series(self) -> dict[str, list[float]]:
+        keys = [k for k in self.rows[0] if k != "epoch"] if self.rows else []
+        return {k: [r.get(k) for r in self.rows] for k in keys}
+
+
+class BestKeeper(keras.callbacks.Callback):
+    """Tracks the best epoch by ``monitor``; saves best/last checkpoints; restores best weights.
+
+    Holding the best weights in memory makes the restore independent of whether early stopping
+    fired (Keras' own ``restore_best_weights`` only acts when it does).
+    """
+
+    def __init__(self, monitor: str, *, restore: bool, checkpoint_dir: Path | None = None,
+                 best: float | None = None, best_epoch: int = 0):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = monitor_mode(monitor)
+        self.restore = restore
+        self.checkpoint_dir = checkpoint_dir
+        self.best = best if best is not None else (-math.inf if self.mode == "max" else math.inf)
+        self.best_epoch = best_epoch
+        self.best_weights: list[Any] | None = None
+
+    def _improved(self, value: float) -> bool:
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        improved = value is not None and math.isfinite(float(value)) and self._improved(float(value))
+        if improved:
+            self.best, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+        if self.checkpoint_dir is not None:
+            self._save("last.keras")
+            if improved:
+                self._save("best.keras")
+            atomic_write_json(self.checkpoint_dir / "state.json", {
+                "epoch": epoch + 1, "monitor": self.monitor, "best": self.best,
+                "best_epoch": self.best_epoch})
+
+    def _save(self, name: str) -> None:
+        assert self.checkpoint_dir is not None
+        with atomic_path(self.checkpoint_dir / name) as tmp:
+            self.model.save(tmp)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.restore and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+            log.info("restored weights of epoch %d (%s=%.4f)", self.best_epoch, self.monitor, self.best)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training before an epoch that would end past ``seconds`` of training time."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.exhausted = False
+        self._start = 0.0
+        self._epoch_times: list[float] = []
+        self._epoch_start = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        now = time.perf_counter()
+        self._epoch_times.append(now - self._epoch_start)
+        recent = self._epoch_times[-3:]
+        if now - self._start + sum(recent) / len(recent) > self.seconds:
+            self.exhausted = True
+            self.model.stop_training = True
+            log.info("time budget of %.0f s reached after %d epochs", self.seconds, epoch + 1)

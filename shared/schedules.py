@@ -1,0 +1,77 @@
+"""Learning-rate schedule registry: constant, step, exponential, cosine, reduce_on_plateau.
+
+A factory returns a :class:`ScheduleResult`: the value to hand the optimizer (a float or a
+Keras ``LearningRateSchedule`` stepped per batch) plus any callbacks the schedule needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .registry import Registry
+
+
+@dataclass
+class ScheduleResult:
+    learning_rate: Any
+    callbacks: list[Any] = field(default_factory=list)
+
+
+SCHEDULES: Registry[ScheduleResult] = Registry("schedule")
+
+
+@SCHEDULES.register("constant", "the optimizer's learning rate throughout")
+def _constant(base_lr: float, **_: Any) -> ScheduleResult:
+    return ScheduleResult(base_lr)
+
+
+@SCHEDULES.register("step", "multiply by `factor` every `step_epochs` epochs")
+def _step(base_lr: float, steps_per_epoch: int, step_epochs: int = 10, factor: float = 0.5,
+          **_: Any) -> ScheduleResult:
+    import keras
+
+    return ScheduleResult(keras.optimizers.schedules.ExponentialDecay(
+        base_lr, decay_steps=step_epochs * steps_per_epoch, decay_rate=factor, staircase=True))
+
+
+@SCHEDULES.register("exponential", "multiply by `decay_rate` each epoch, smoothly per step")
+def _exponential(base_lr: float, steps_per_epoch: int, decay_rate: float = 0.96,
+                 **_: Any) -> ScheduleResult:
+    import keras
+
+    return ScheduleResult(keras.optimizers.schedules.ExponentialDecay(
+        base_lr, decay_steps=steps_per_epoch, decay_rate=decay_rate))
+
+
+@SCHEDULES.register("cosine", "optional linear warm-up, then cosine decay to `min_lr_ratio`")
+def _cosine(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0,
+            min_lr_ratio: float = 0.0, **_: Any) -> ScheduleResult:
+    import keras
+
+    total = max(1, steps_per_epoch * epochs)
+    warmup = min(int(round(warmup_epochs * steps_per_epoch)), total - 1)
+    if warmup > 0:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            base_lr * 0.01, decay_steps=total - warmup, alpha=min_lr_ratio,
+            warmup_target=base_lr, warmup_steps=warmup)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=total,
+                                                          alpha=min_lr_ratio)
+    return ScheduleResult(schedule)
+
+
+@SCHEDULES.register("reduce_on_plateau", "multiply by `factor` when the monitor stalls `patience` epochs")
+def _plateau(base_lr: float, monitor: str = "val_loss", factor: float = 0.5, patience: int = 3,
+             **_: Any) -> ScheduleResult:
+    import keras
+
+    return ScheduleResult(base_lr, [keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor, factor=factor, patience=patience, min_lr=base_lr * 1e-3, verbose=0)])
+
+
+def build_schedule(section: Any, base_lr: float, *, steps_per_epoch: int, epochs: int,
+                   monitor: str = "val_loss") -> ScheduleResult:
+    """Build from a ``ScheduleConfig`` for a run of ``epochs`` x ``steps_per_epoch`` steps."""
+    params = section.model_dump()
+    return SCHEDULES.get(params, base_lr=base_lr, steps_per_epoch=steps_per_epoch,
+                         epochs=epochs, monitor=monitor)
