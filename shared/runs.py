@@ -103,7 +103,8 @@ def _json_default(obj: Any) -> Any:
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+    slug = re.sub(r"\.{2,}", ".", slug).strip("-.")
     return slug[:60] or "run"
 
 

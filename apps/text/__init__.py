@@ -1,0 +1,1 @@
+"""The text app: IMDB sentiment with a BatchNormalization model (``regapps text``)."""

@@ -1,0 +1,183 @@
+"""Readers for local labelled text: the official ``aclImdb`` layout (folder or tarball, read
+member by member without extracting) and CSV files. Everything returns lists of cleaned
+strings and int64 labels (0 = negative, 1 = positive)."""
+from __future__ import annotations
+
+import re
+import tarfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from regapps.shared.errors import DataError
+
+CLASS_NAMES = ["negative", "positive"]
+LABEL_DIRS = {"neg": 0, "pos": 1}
+SPLITS = ("train", "test")
+LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+_BREAKS = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\r\n]+")
+
+
+@dataclass
+class TextSplit:
+    x: list[str]
+    y: np.ndarray  # int64, 0 = negative, 1 = positive
+
+
+@dataclass
+class LocalText:
+    train: TextSplit | None
+    test: TextSplit | None
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def clean_text(text: str) -> str:
+    """Replace HTML line breaks (IMDB reviews are full of ``<br />``) and collapse whitespace."""
+    return _SPACES.sub(" ", _BREAKS.sub(" ", text)).strip()
+
+
+def decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where} is not UTF-8 text (undecodable byte at offset {exc.start})") from exc
+
+
+def _split(pairs: Iterable[tuple[str, int]]) -> TextSplit | None:
+    items = list(pairs)
+    if not items:
+        return None
+    return TextSplit([t for t, _ in items], np.asarray([y for _, y in items], dtype=np.int64))
+
+
+# --- aclImdb ----------------------------------------------------------------------------------
+
+def _acl_key(parts: list[str]) -> tuple[str, int] | None:
+    """``.../{train,test}/{pos,neg}/<id>_<rating>.txt`` -> (split, label); anything else None."""
+    if len(parts) < 3 or not parts[-1].endswith(".txt"):
+        return None
+    split, label = parts[-3], parts[-2]
+    if split not in SPLITS or label not in LABEL_DIRS:
+        return None
+    return split, LABEL_DIRS[label]
+
+
+def read_acl_tarball(path: Path) -> LocalText:
+    """The official ``aclImdb_v1.tar.gz`` (or any tarball of the same layout), streamed."""
+    found: dict[str, list[tuple[str, int]]] = {s: [] for s in SPLITS}
+    try:
+        with tarfile.open(path, mode="r:*") as archive:
+            for member in archive:
+                key = _acl_key(member.name.split("/")) if member.isfile() else None
+                if key is None:
+                    continue
+                handle = archive.extractfile(member)
+                if handle is None:
+                    continue
+                text = clean_text(decode(handle.read(), f"{path}:{member.name}"))
+                found[key[0]].append((text, key[1]))
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"{path} is not a readable tar archive ({type(exc).__name__}: {exc})") from exc
+    return _acl_result(found, str(path), "the archive")
+
+
+def read_acl_folder(root: Path) -> LocalText:
+    """An extracted ``aclImdb/`` folder: ``{train,test}/{pos,neg}/*.txt``."""
+    found: dict[str, list[tuple[str, int]]] = {s: [] for s in SPLITS}
+    for split in SPLITS:
+        for label_dir, label in LABEL_DIRS.items():
+            folder = root / split / label_dir
+            if not folder.is_dir():
+                continue
+            for file in sorted(folder.glob("*.txt")):
+                try:
+                    data = file.read_bytes()
+                except OSError as exc:
+                    raise DataError(f"cannot read {file}: {exc.strerror or exc}") from exc
+                found[split].append((clean_text(decode(data, str(file))), label))
+    return _acl_result(found, str(root), str(root))
+
+
+def _acl_result(found: dict[str, list[tuple[str, int]]], source: str, where: str) -> LocalText:
+    train, test = _split(found["train"]), _split(found["test"])
+    if train is None and test is None:
+        raise DataError(f"{where} holds no reviews (expected train/pos/*.txt and train/neg/*.txt, "
+                        "as in the official aclImdb layout)")
+    notes: list[str] = []
+    if train is None:  # only test/: still usable for evaluation
+        notes.append(f"{source} has no train/ reviews; only its test/ reviews were read")
+    elif test is None:
+        notes.append(f"{source} has no test/ reviews: no test split was given, so only "
+                     "validation metrics are reported")
+    return LocalText(train, test, source, notes)
+
+
+def find_acl_root(path: Path) -> Path | None:
+    """``path`` itself, or ``path/aclImdb``, when it has a train/ or test/ split folder."""
+    for candidate in (path, path / "aclImdb"):
+        if any((candidate / s / d).is_dir() for s in SPLITS for d in LABEL_DIRS):
+            return candidate
+    return None
+
+
+def iter_archives(folder: Path) -> Iterator[Path]:
+    for name in ("aclImdb_v1.tar.gz", "aclImdb_v1.tar", "aclImdb.tar.gz", "aclImdb-train.tar.gz"):
+        if (folder / name).is_file():
+            yield folder / name
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+def parse_label(value: object, row: int, path: Path) -> int:
+    key = str(value).strip().lower()
+    if key.endswith(".0"):  # pandas reads 0/1 with a missing value as floats
+        key = key[:-2]
+    if key not in LABEL_WORDS:
+        raise DataError(f"{path} row {row}: label {str(value)[:40]!r} is not one of 0/1 or "
+                        "neg/pos (negative/positive); only two-class sentiment labels are supported")
+    return LABEL_WORDS[key]
+
+
+def read_csv(path: Path, text_col: str, label_col: str) -> LocalText:
+    """A labelled CSV: one text column, one label column (0/1 or neg/pos, any case)."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"--csv {path} does not exist" if not path.exists() else f"--csv {path} is not a file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"--csv {path} is empty")
+    text = decode(raw, str(path))
+    try:
+        import io
+
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"--csv {path} is not a readable CSV: {first}") from exc
+    missing = [c for c in (text_col, label_col) if c not in frame.columns]
+    if missing:
+        raise DataError(f"--csv {path} has no column {missing[0]!r} (columns: "
+                        f"{', '.join(map(str, frame.columns[:10]))}); use --text-col/--label-col")
+    if frame.empty:
+        raise DataError(f"--csv {path} has a header but no rows")
+    pairs: list[tuple[str, int]] = []
+    dropped = 0
+    for i, (body, label) in enumerate(zip(frame[text_col], frame[label_col]), start=2):
+        cleaned = clean_text(body)
+        if not cleaned:
+            dropped += 1
+            continue
+        pairs.append((cleaned, parse_label(label, i, path)))
+    split = _split(pairs)
+    if split is None:
+        raise DataError(f"--csv {path}: every row has an empty {text_col!r}")
+    notes = [f"{path} is one labelled set: no test split was given, so only validation "
+             "metrics are reported"]
+    if dropped:
+        notes.append(f"{dropped} rows of {path} with empty text were skipped")
+    return LocalText(split, None, str(path), notes)
