@@ -94,7 +94,7 @@ def fit(
 
     start = time.perf_counter()
     model.fit(train_data, validation_data=validation_data, epochs=train_cfg.epochs,
-              callbacks=callbacks, verbose=verbose)
+              callbacks=callbacks, verbose=verbose, shuffle=False)  # data is shuffled upstream
     seconds = time.perf_counter() - start
     epochs_run = len(history.rows)
     return FitResult(
