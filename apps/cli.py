@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from regapps.apps.image.cli import app as image_app
+from regapps.apps.ts.cli import app as ts_app
 from regapps.apps.text.cli import app as text_app
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
 app.add_typer(image_app, name="image")
+app.add_typer(ts_app, name="ts")
 app.add_typer(text_app, name="text")
 
 

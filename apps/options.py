@@ -113,3 +113,60 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(type(obj).__name__)
+
+
+# --- cross-validation ---------------------------------------------------------------------
+CV = "Cross-validation"
+Grid = Annotated[Optional[list[str]], typer.Option("--grid", help="Search values, repeatable: --grid l2=0,1e-4,1e-3 --grid optimizer=adam,sgd (keys as --set takes, or l1, l2, dropout, batchnorm, optimizer, learning_rate, weight_decay, schedule, batch_size, epochs). A config file's `search:` mapping works too.", rich_help_panel=CV)]
+Search = Annotated[str, typer.Option("--search", help="grid, random or halving (successive halving over epochs).", rich_help_panel=CV)]
+NIter = Annotated[int, typer.Option("--n-iter", help="Candidates sampled by --search random.", rich_help_panel=CV)]
+Folds = Annotated[int, typer.Option("--folds", help="Number of folds (>= 2).", rich_help_panel=CV)]
+Seeds = Annotated[int, typer.Option("--seeds", help="Repeat each fold with this many seeds.", rich_help_panel=CV)]
+Eta = Annotated[int, typer.Option("--eta", help="Halving: keep 1/eta of the candidates per rung.", rich_help_panel=CV)]
+Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped.", rich_help_panel=CV)]
+
+
+def base_tree(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """The validated base configuration of a cv run, plus a config file's ``search`` mapping."""
+    from regapps.shared.config import build_config, read_config_file
+
+    tree = read_config_file(config) if config else {}
+    file_space = tree.pop("search", None)
+    base = build_config(cls, base=tree, flags=flags, sets=sets).to_dict()
+    if file_space is not None:
+        base["search"] = file_space
+    return base
+
+
+@contextlib.contextmanager
+def trial_progress(enabled: bool) -> Iterator[Callable[[int, int, Any], None] | None]:
+    """A progress bar across trials (count, elapsed, ETA) on stderr."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}")]
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task_id = bar.add_task("", total=None)
+
+        def update(done: int, total: int, row: Any) -> None:
+            bar.update(task_id, completed=done, total=total,
+                       description=f"last score {row['score']:.4f}")
+
+        yield update
+
+
+def cv_human(app: str) -> Callable[[dict[str, Any]], str]:
+    def human(r: dict[str, Any]) -> str:
+        best = r["best"]
+        params = ", ".join(f"{k}={v}" for k, v in best["params"].items())
+        test = r.get("test") or {}
+        shown = {k: v for k, v in test.items() if isinstance(v, float)}
+        test_text = ", ".join(f"{k} {v:.4f}" for k, v in list(shown.items())[:3]) or "n/a"
+        return (f"{app} cv: best {params} (cv {best['metric']} {best['score']:.4f}); "
+                f"refitted test: {test_text} -> {r['run_dir']}" + (f"\n{r['seed_note']}" if r.get("seed_note") else ""))
+
+    return human

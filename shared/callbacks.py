@@ -99,7 +99,7 @@ class BestKeeper(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.restore and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-            log.info("restored weights of epoch %d (%s=%.4f)", self.best_epoch, self.monitor, self.best)
+            log.debug("restored weights of epoch %d (%s=%.4f)", self.best_epoch, self.monitor, self.best)
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -63,3 +63,93 @@ def confusion_matrix(matrix: Any, labels: Sequence[str], path: Path, title: str 
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
+
+
+def validation_curve(rows: Sequence[Mapping[str, Any]], key: str, path: Path, metric: str) -> Path:
+    """Mean CV score (with its 95% CI) against one hyperparameter; for every other setting the
+    best candidate with that value is shown, so the curve reads 'best achievable at this value'."""
+    plt = _pyplot()
+    values: dict[str, Mapping[str, Any]] = {}
+    for row in rows:  # rows come best-first, so the first row per value is the best one
+        values.setdefault(json_key(row[key]), row)
+    labels = list(values)
+    numeric = all(isinstance(values[k][key], (int, float)) and not isinstance(values[k][key], bool) for k in labels)
+    if numeric:
+        labels.sort(key=lambda k: float(values[k][key]))
+    means = [values[k]["mean"] for k in labels]
+    lows = [values[k]["mean"] - values[k]["ci95_low"] if values[k]["ci95_low"] == values[k]["ci95_low"] else 0 for k in labels]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.errorbar(range(len(labels)), means, yerr=lows, marker="o", capsize=4)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"cv {metric}")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"validation curve: {key}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def heatmap(rows: Sequence[Mapping[str, Any]], keys: tuple[str, str], path: Path, metric: str) -> Path:
+    """Best mean CV score for each pair of values of two hyperparameters."""
+    import numpy as np
+
+    plt = _pyplot()
+    xs = sorted({json_key(r[keys[0]]) for r in rows}, key=_sort_key)
+    ys = sorted({json_key(r[keys[1]]) for r in rows}, key=_sort_key)
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for row in reversed(list(rows)):  # best rows last, so they win
+        grid[ys.index(json_key(row[keys[1]])), xs.index(json_key(row[keys[0]]))] = row["mean"]
+    fig, ax = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.8 * len(ys) + 2.2))
+    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(xs)), xs)
+    ax.set_yticks(range(len(ys)), ys)
+    ax.set_xlabel(keys[0])
+    ax.set_ylabel(keys[1])
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if grid[i, j] == grid[i, j]:
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="white", fontsize=8)
+    fig.colorbar(image, ax=ax, label=f"cv {metric}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def overlaid_curves(histories: Mapping[str, Mapping[str, Sequence[Any]]], metric: str, path: Path,
+                    title: str = "") -> Path:
+    """Train (solid) and validation (dashed) ``metric`` per epoch for several runs."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, (name, history) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            values = history.get(key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, color=color,
+                        label=f"{name} ({'val' if key.startswith('val_') else 'train'})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title or metric)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def json_key(value: Any) -> str:
+    return str(value)
+
+
+def _sort_key(text: str) -> tuple[int, Any]:
+    try:
+        return (0, float(text))
+    except ValueError:
+        return (1, text)

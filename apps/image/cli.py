@@ -106,3 +106,39 @@ def predict(
             for p in r["predictions"])
 
     o.run_command(json_, verbose, body, human)
+
+
+@app.command()
+def cv(
+    grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
+    seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
+    dataset: Dataset = None, data_dir: DataDir = None, preset: Preset = None,
+    epochs: o.Epochs = None, patience: o.Patience = None, seed: o.Seed = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Choose hyperparameters by stratified k-fold cross-validation on the training split, refit
+    the best on all training data, score the test split once, and write a report."""
+    from regapps.shared.selection.runner import make_plan
+
+    from .config import ImageConfig
+
+    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
+    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
+    base = o.base_tree(ImageConfig, config, flags, set_ or [])
+    plan = make_plan(ImageConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
+                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
+    base.pop("search", None)
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.runner import run_cv
+
+        from .cv import cv_spec
+
+        spec = cv_spec(ImageConfig.model_validate(base))
+        with o.trial_progress(not json_) as progress:
+            return run_cv(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
+                          split_seed=base["training"]["seed"], progress=progress)
+
+    o.run_command(json_, verbose, body, o.cv_human("image"))

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from regapps.shared import plots, report
+from regapps.shared import plots
+from regapps.shared.report import Report, metrics_rows
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
@@ -25,14 +26,16 @@ PREDICT_BATCH = 256
 
 
 def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-          verbose: int = 1) -> dict[str, Any]:
-    """Load data, train the configured model, evaluate it, and write a complete run directory."""
-    data = load_image_data(config.data.dataset, config.data.data_dir)
+          verbose: int = 1, folder: Path | None = None, data: ImageData | None = None) -> dict[str, Any]:
+    """Load data, train the configured model, evaluate it, and write a complete run directory
+    (under ``runs_dir/image``, or under ``folder`` when given, e.g. a cv run's refit)."""
+    data = data or load_image_data(config.data.dataset, config.data.data_dir)
     for note in data.notes:
         log.warning(note)
     t = config.training
     x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
-    run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}")
+    run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}",
+                     folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
         result = fit_image_model(config, data, x_tr, y_tr, x_val, y_val, run_dir=run.path,
@@ -51,7 +54,7 @@ def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | Non
         run.write_json("metrics.json", metrics)
         plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
                               f"{config.model.preset} on {data.source}")
-        run.write_text("report.md", _train_report(config, data, metrics))
+        _train_report(config, data, metrics).write(run.path)
         run.complete()
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
@@ -193,21 +196,25 @@ def _meta(data: ImageData, config: ImageConfig) -> dict[str, Any]:
             "n_test": None if data.y_test is None else int(len(data.y_test)), "notes": data.notes}
 
 
-def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> str:
+def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> Report:
     training = metrics["training"]
-    summary = (f"Preset **{config.model.preset}** on **{data.source}** "
+    summary = (f"Preset {config.model.preset} on {data.source} "
                f"({len(data.y_train)} training images, "
                f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test images'}). "
                f"Trained {training['epochs_run']} epochs in {training['train_seconds']} s; best epoch "
                f"{training['best_epoch']} by {training['monitor']}"
-               f"{' (early stopping)' if training['stopped_early'] else ''}.")
+               f"{' (early stopping)' if training['stopped_early'] else ''}. "
+               "Loss here is the cross-entropy alone, without the weight penalty.")
     splits = {k: v for k, v in metrics.items() if k in ("validation", "test") and v}
     per_class = [{"class": n, **{s: v["per_class_accuracy"].get(n) for s, v in splits.items()}}
                  for n in data.class_names]
-    sections = [("Summary", summary + "".join(f"\n\n> {n}" for n in data.notes)),
-                ("Metrics", report.metrics_table(splits)),
-                ("Per-class accuracy", report.table(per_class)),
-                ("Learning curves", "![learning curves](learning_curves.png)"),
-                ("Confusion matrix", "![confusion matrix](confusion_matrix.png)" if metrics.get("test") else ""),
-                ("Configuration", report.key_values(config.to_dict()))]
-    return report.document(f"image train: {config.model.preset}", sections)
+    rep = Report(f"image train: {config.model.preset}").section("Summary").text(summary)
+    for note in data.notes:
+        rep.text(note)
+    rep.section("Metrics").table(*metrics_rows(splits))
+    rep.section("Per-class accuracy").table(per_class)
+    rep.section("Learning curves").image("learning_curves.png", "learning curves")
+    if metrics.get("test"):
+        rep.section("Confusion matrix (test)").image("confusion_matrix.png", "confusion matrix")
+    rep.section("Configuration").key_values(config.to_dict())
+    return rep

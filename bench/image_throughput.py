@@ -1,0 +1,119 @@
+"""Image input pipeline: the article's way (whole dataset as float32 NumPy arrays into
+``model.fit``) against regapps' (uint8 kept in memory, batches gathered and normalized in a
+tf.data pipeline). Same CNN, same data, same epochs; each run in its own process so peak
+memory is its own; runs alternate. Prints samples/s, peak RSS and the ratios.
+
+    REGAPPS_BENCH_DATA=../shared/data python bench/image_throughput.py [--epochs 3] [--rounds 2]
+
+Without REGAPPS_BENCH_DATA it uses scikit-learn's digits (a smoke run, not the target).
+Targets on the 50,000 CIFAR-10 training images: throughput ratio >= 1.0 (aim 1.3), memory <= 0.6.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_data, peak_rss_mib, print_table, run_child  # noqa: E402
+
+
+def load_arrays():  # type: ignore[no-untyped-def]
+    from regapps.apps.image.data import from_local, load_digits, load_local
+
+    root = bench_data()
+    if root is not None:
+        data = from_local(load_local(root / "cifar-10-binary-train.tar.gz"))
+        return data.x_train, data.y_train, "CIFAR-10 train (50,000)"
+    data = load_digits()
+    return data.x_train, data.y_train, "digits (smoke run)"
+
+
+class EpochTimer:
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def callback(self):  # type: ignore[no-untyped-def]
+        import keras
+
+        timer = self
+
+        class _T(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):  # type: ignore[no-untyped-def]
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):  # type: ignore[no-untyped-def]
+                timer.times.append(time.perf_counter() - self.start)
+
+        return _T()
+
+
+def child(mode: str, epochs: int) -> None:
+    from regapps.shared.environment import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    from regapps.apps.image.config import ImageConfig
+    from regapps.apps.image.data import make_dataset, split_validation
+    from regapps.apps.image.model import build_model
+
+    x, y, label = load_arrays()
+    cfg = ImageConfig()
+    keras.utils.set_random_seed(0)
+    model = build_model("article", tuple(x.shape[1:]), 10, cfg.regularization)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=False)
+    timer = EpochTimer()
+    n_train = int(len(x) * 0.8)
+    if mode == "article":
+        xf = x.astype("float32") / 255.0  # the article's preprocessing
+        del x
+        model.fit(xf, y, batch_size=64, epochs=epochs, validation_split=0.2, verbose=0,
+                  callbacks=[timer.callback()])
+    else:
+        x_tr, x_val, y_tr, y_val = split_validation(x, y, 0.2, 0)
+        del x
+        train = make_dataset(x_tr, y_tr, 64, shuffle=True, seed=0)
+        val = make_dataset(x_val, y_val, 256, shuffle=False, seed=0)
+        del x_tr, x_val
+        model.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=[timer.callback()])
+    steady = timer.times[1:] or timer.times  # the first epoch includes tracing
+    print(json.dumps({"mode": mode, "data": label, "samples_per_s": n_train / statistics.mean(steady),
+                      "epoch_s": statistics.mean(steady), "peak_rss_mib": peak_rss_mib()}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--mode", choices=["article", "regapps"])
+    args = parser.parse_args()
+    if args.child:
+        child(args.mode, args.epochs)
+        return
+    results: dict[str, list[dict]] = {"article": [], "regapps": []}
+    for _ in range(args.rounds):
+        for mode in ("article", "regapps"):
+            results[mode].append(run_child(__file__, "--mode", mode, "--epochs", str(args.epochs)))
+    rows = []
+    for mode, runs in results.items():
+        rows.append({"pipeline": mode, "data": runs[0]["data"],
+                     "samples/s": statistics.median(r["samples_per_s"] for r in runs),
+                     "epoch s": statistics.median(r["epoch_s"] for r in runs),
+                     "peak RSS MiB": max(r["peak_rss_mib"] for r in runs)})
+    print_table(rows, ["pipeline", "data", "samples/s", "epoch s", "peak RSS MiB"])
+    art, reg = rows
+    print(f"\nthroughput ratio regapps/article: {reg['samples/s'] / art['samples/s']:.2f} "
+          f"(target >= 1.0, aim 1.3)")
+    print(f"peak memory ratio regapps/article: {reg['peak RSS MiB'] / art['peak RSS MiB']:.2f} "
+          f"(target <= 0.6)")
+
+
+if __name__ == "__main__":
+    main()

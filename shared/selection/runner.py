@@ -1,0 +1,159 @@
+"""A cross-validation run: run directory, resume, search, summary, best config, plots, refit
+of the winner on all training data (the one time the test split is touched), and the report."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import plots
+from ..config import ExperimentConfig, build_config, write_config_file
+from ..errors import RunDirError
+from ..report import Report, flatten, metrics_rows
+from ..runs import COMPLETED, Run
+from .search import CVTask, Progress, SearchPlan, Summary, run_search, summarize
+from .trials import TrialStore
+
+log = logging.getLogger(__name__)
+
+Refit = Callable[[ExperimentConfig, Path], dict[str, Any]]
+
+
+@dataclass
+class CVSpec:
+    """What an app hands the runner."""
+
+    app: str
+    config_cls: type[ExperimentConfig]
+    task: CVTask
+    refit: Refit  # trains the winner on all training data under the given folder; scores test once
+    data_source: str = ""
+
+
+def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path,
+                   name: str | None, resume: Path | None) -> Run:
+    record = {"app": spec.app, "plan": plan.describe(), "base": dict(base)}
+    if resume is None:
+        run = Run.create(runs_dir, spec.app, "cv", name or f"cv-{plan.search}")
+        run.write_json("search.json", record)
+        return run
+    run = Run.open(resume, app=spec.app, require=None)
+    if run.command != "cv" or not run.file("search.json").is_file():
+        raise RunDirError(f"{resume} is not a cv run")
+    if run.status().get("status") == COMPLETED:
+        raise RunDirError(f"{resume} is already finished; nothing to resume")
+    saved = run.read_json("search.json")
+    if json.loads(json.dumps(record)) != saved:
+        raise RunDirError(f"{resume} was made with a different search space or settings; "
+                          "resume it with the same --grid, --search, --folds, --seeds and flags")
+    run.set_status("running", resumed=True)
+    return run
+
+
+def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path = Path("runs"),
+           name: str | None = None, resume: Path | None = None, split_seed: int = 0,
+           progress: Progress | None = None) -> dict[str, Any]:
+    run = open_or_create(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume)
+    with run.guard():
+        store = TrialStore(run.file("cv_results.csv"), list(plan.space))
+        if resume is not None:
+            log.info("resuming: %d of %d trials already finished", len(store.rows), plan.total_trials())
+        run_search(spec.task, spec.config_cls, base, plan, store, split_seed=split_seed, progress=progress)
+        summary = summarize(plan, store, spec.task.greater_is_better)
+        run.write_csv("summary.csv", summary.rows)
+        best_params = {k: summary.best[k] for k in plan.space}
+        best_config = build_config(spec.config_cls, base=base,
+                                   flags={**best_params, "training.seed": plan.seeds[0]})
+        write_config_file(best_config, run.file("best_config.yaml"))
+        images = _plots(run, plan, summary, spec.task.metric)
+        refit = spec.refit(best_config, run.path)
+        result = {"run_dir": str(run.path),
+                  "best": {"params": best_params, "score": summary.best["mean"],
+                           "metric": spec.task.metric, "ci95": [summary.best["ci95_low"], summary.best["ci95_high"]]},
+                  "test": (refit.get("metrics") or {}).get("test"),
+                  "refit_run_dir": refit.get("run_dir"), "seed_note": summary.seed_note}
+        run.write_json("cv_summary.json", result)
+        _report(spec, plan, summary, refit, images, run).write(run.path)
+        run.complete()
+    return result
+
+
+def _plots(run: Run, plan: SearchPlan, summary: Summary, metric: str) -> list[tuple[str, str]]:
+    images = []
+    final = [r for r in summary.rows if r["rung"] == summary.best["rung"]]
+    for key in plan.space:
+        if len(plan.space[key]) > 1:
+            name = f"validation_curve_{key.replace('.', '_')}.png"
+            plots.validation_curve(final, key, run.file(name), metric)
+            images.append((f"Validation curve: {key}", name))
+    varied = [k for k in plan.space if len(plan.space[k]) > 1]
+    if len(varied) >= 2:
+        plots.heatmap(final, (varied[0], varied[1]), run.file("heatmap.png"), metric)
+        images.append((f"Heatmap: {varied[0]} x {varied[1]}", "heatmap.png"))
+    return images
+
+
+def _report(spec: CVSpec, plan: SearchPlan, summary: Summary, refit: dict[str, Any],
+            images: list[tuple[str, str]], run: Run) -> Report:
+    best = summary.best
+    rep = Report(f"{spec.app} cv: {plan.search} search")
+    rep.section("Summary").text(
+        f"{len(plan.candidates)} candidates, {plan.folds} folds, {len(plan.seeds)} seed(s), "
+        f"{plan.search} search on {spec.data_source or 'the training data'}; the test split was not "
+        f"used for selection. Best by mean cv {spec.task.metric}: "
+        + ", ".join(f"{k}={best[k]}" for k in plan.space)
+        + f" with {best['mean']:.4f} (95% CI {best['ci95_low']:.4f} to {best['ci95_high']:.4f}).")
+    if summary.seed_note:
+        rep.text(summary.seed_note)
+    columns = ["rank", "candidate", *plan.space, "rung", "epochs", "n", "mean", "std", "ci95_low", "ci95_high"]
+    rep.section("Candidates").table(summary.rows, columns)
+    if refit.get("metrics"):
+        rep.section("Best configuration refitted on all training data")
+        rep.text(f"Run directory: {refit.get('run_dir')}. This is the only use of the test split.")
+        rep.table(*metrics_rows({k: v for k, v in refit["metrics"].items() if k in ("validation", "test") and v}))
+        for title, rel in refit.get("images", []):
+            rep.image(rel, title)
+    if images:
+        rep.section("Plots")
+        for title, file in images:
+            rep.image(file, title)
+    rep.section("Best configuration").key_values(flatten(build_best_tree(summary, plan)))
+    return rep
+
+
+def build_best_tree(summary: Summary, plan: SearchPlan) -> dict[str, Any]:
+    return {k: summary.best[k] for k in plan.space}
+
+
+SEARCHES = ("grid", "random", "halving")
+
+
+def make_plan(cls: type[ExperimentConfig], base: Mapping[str, Any], *, grid: list[str],
+              search: str, n_iter: int, folds: int, seeds: int, eta: int, seed: int) -> SearchPlan:
+    """Validate everything a cv run needs before anything loads or trains."""
+    from ..errors import ConfigError
+    from .space import candidates, parse_grid, space_from_mapping, validate_space
+
+    if search not in SEARCHES:
+        raise ConfigError(f"--search {search!r} is not one of {', '.join(SEARCHES)}")
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    if n_iter < 1:
+        raise ConfigError(f"--n-iter must be at least 1, got {n_iter}")
+    if eta < 2:
+        raise ConfigError(f"--eta must be at least 2, got {eta}")
+    base = dict(base)
+    file_space = base.pop("search", None) or {}
+    space = parse_grid(grid) if grid else space_from_mapping(file_space)
+    validate_space(cls, base, space)
+    cands = candidates(space, search, n_iter, seed)
+    max_epochs = build_config(cls, base=base).training.epochs
+    plan = SearchPlan(space=space, candidates=cands, search=search, folds=folds,
+                      seeds=[seed + i for i in range(seeds)], max_epochs=max_epochs, eta=eta)
+    plan.rung_sizes()  # refuses halving with one candidate
+    return plan

@@ -1,0 +1,189 @@
+"""One search engine for grid, random and successive-halving search.
+
+Candidates come from scikit-learn's ``ParameterGrid`` / ``ParameterSampler`` (space.py); splits
+from scikit-learn's splitters (splitters.py). The engine runs every (candidate, fold, seed) of
+each rung through a :class:`CVTask`, records each result the moment it finishes, and on resume
+skips what is recorded. Halving trains every candidate for a few epochs, keeps the best
+``1/eta``, and repeats with ``eta`` times the epochs until at most ``eta`` remain, which get
+the full budget.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import ExperimentConfig, build_config
+from ..errors import ConfigError
+from .splitters import Split
+from .trials import TrialStore, encode_param, param_column
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrialResult:
+    score: float
+    epochs_run: int
+    best_epoch: int
+    seconds: float = 0.0
+    history: dict[str, list[Any]] | None = None
+
+
+class CVTask(Protocol):
+    """What the engine needs from an app; it never sees a concrete one."""
+
+    metric: str
+    greater_is_better: bool
+
+    def splits(self, folds: int, seed: int) -> list[Split]: ...
+
+    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult: ...
+
+
+@dataclass
+class SearchPlan:
+    space: dict[str, list[Any]]
+    candidates: list[dict[str, Any]]
+    search: str  # grid | random | halving
+    folds: int
+    seeds: list[int]
+    max_epochs: int
+    eta: int = 3
+
+    def rung_sizes(self) -> list[int]:
+        if self.search != "halving":
+            return [len(self.candidates)]
+        if len(self.candidates) < 2:
+            raise ConfigError("--search halving needs at least 2 candidates; widen the --grid")
+        sizes = [len(self.candidates)]
+        while sizes[-1] > self.eta:
+            sizes.append(math.ceil(sizes[-1] / self.eta))
+        return sizes
+
+    def rung_epochs(self) -> list[int | None]:
+        """Epochs per rung; ``None`` keeps the config's own epochs (grid and random)."""
+        sizes = self.rung_sizes()
+        if self.search != "halving":
+            return [None]
+        last = len(sizes) - 1
+        return [max(1, round(self.max_epochs / self.eta ** (last - r))) for r in range(len(sizes))]
+
+    def total_trials(self) -> int:
+        return sum(self.rung_sizes()) * self.folds * len(self.seeds)
+
+    def describe(self) -> dict[str, Any]:
+        return {"space": self.space, "search": self.search, "folds": self.folds, "seeds": self.seeds,
+                "candidates": self.candidates, "max_epochs": self.max_epochs, "eta": self.eta}
+
+
+Progress = Callable[[int, int, Mapping[str, Any]], None]
+
+
+def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: Mapping[str, Any],
+                 seed: int, epochs: int | None) -> ExperimentConfig:
+    flags: dict[str, Any] = {**params, "training.seed": seed}
+    if epochs is not None:
+        flags["training.epochs"] = epochs
+    return build_config(cls, base=base, flags=flags)
+
+
+def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
+               store: TrialStore, *, split_seed: int, progress: Progress | None = None) -> None:
+    splits = task.splits(plan.folds, split_seed)
+    done = store.done()
+    alive = list(range(len(plan.candidates)))
+    sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
+    total, finished = plan.total_trials(), len(done)
+    for rung, epochs in enumerate(epochs_per_rung):
+        for cand in alive:
+            params = plan.candidates[cand]
+            for seed in plan.seeds:
+                config = trial_config(cls, base, params, seed, epochs)
+                for fold, (train_idx, val_idx) in enumerate(splits):
+                    if store.key(cand, rung, fold, seed) in done:
+                        continue
+                    start = time.perf_counter()
+                    result = task.fit_score(config, train_idx, val_idx)
+                    row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed,
+                           "epochs": epochs if epochs is not None else config.training.epochs,
+                           "score": float(result.score), "epochs_run": result.epochs_run,
+                           "best_epoch": result.best_epoch,
+                           "seconds": round(result.seconds or time.perf_counter() - start, 3)}
+                    row.update({param_column(k): encode_param(v) for k, v in params.items()})
+                    store.add(row)
+                    finished += 1
+                    if progress is not None:
+                        progress(finished, total, row)
+        if rung + 1 < len(sizes):
+            alive = _top(store, alive, rung, sizes[rung + 1], task.greater_is_better)
+            log.info("halving rung %d (%s epochs): %d candidates go on", rung, epochs, len(alive))
+
+
+def _top(store: TrialStore, alive: Sequence[int], rung: int, keep: int, greater: bool) -> list[int]:
+    means = {c: _mean(store.scores(c, rung)) for c in alive}
+    ordered = sorted(alive, key=lambda c: (-means[c] if greater else means[c], c))
+    return sorted(ordered[:keep])
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.fmean(finite) if finite else math.nan
+
+
+@dataclass
+class Summary:
+    rows: list[dict[str, Any]]
+    best: dict[str, Any]
+    seed_note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def summarize(plan: SearchPlan, store: TrialStore, greater: bool) -> Summary:
+    """Per candidate at the last rung it reached: mean, std, 95% CI, rank (1 = best)."""
+    from scipy import stats
+
+    rows = []
+    for cand, params in enumerate(plan.candidates):
+        rungs = [r["rung"] for r in store.rows if r["candidate"] == cand]
+        if not rungs:
+            continue
+        rung = max(rungs)
+        scores = [s for s in store.scores(cand, rung) if math.isfinite(s)]
+        n = len(scores)
+        mean = statistics.fmean(scores) if scores else math.nan
+        std = statistics.stdev(scores) if n > 1 else 0.0
+        half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+        epochs = [r["epochs"] for r in store.rows if r["candidate"] == cand and r["rung"] == rung]
+        rows.append({"candidate": cand, **params, "rung": rung, "epochs": epochs[0], "n": n,
+                     "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half})
+    if not rows:
+        raise ConfigError("no trial finished, so there is nothing to summarize")
+    rows.sort(key=lambda r: (-r["rung"], math.inf if math.isnan(r["mean"]) else (-r["mean"] if greater else r["mean"])))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return Summary(rows, rows[0], _seed_note(plan, store, rows))
+
+
+def _seed_note(plan: SearchPlan, store: TrialStore, rows: list[dict[str, Any]]) -> str:
+    if len(plan.seeds) < 2 or len(rows) < 2 or rows[1]["rung"] != rows[0]["rung"]:
+        return ""
+    best, second = rows[0], rows[1]
+
+    def seed_std(row: dict[str, Any]) -> float:
+        per_seed = [_mean([r["score"] for r in store.rows if r["candidate"] == row["candidate"]
+                           and r["rung"] == row["rung"] and r["seed"] == s]) for s in plan.seeds]
+        return statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0
+
+    lead = abs(best["mean"] - second["mean"])
+    noise = max(seed_std(best), seed_std(second))
+    if lead <= noise:
+        return (f"The winner's lead over the runner-up ({lead:.4f}) is within seed noise (the "
+                f"score's standard deviation across seeds is up to {noise:.4f}): treat them as tied.")
+    return f"The winner's lead over the runner-up ({lead:.4f}) exceeds the seed noise ({noise:.4f})."
