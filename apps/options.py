@@ -170,3 +170,26 @@ def cv_human(app: str) -> Callable[[dict[str, Any]], str]:
                 f"refitted test: {test_text} -> {r['run_dir']}" + (f"\n{r['seed_note']}" if r.get("seed_note") else ""))
 
     return human
+
+
+CompareOptimizers = Annotated[Optional[str], typer.Option("--optimizers", help="Comma list: sgd,momentum,nesterov,adagrad,rmsprop,adam,adamw.", rich_help_panel="Compare")]
+CompareRegularizers = Annotated[Optional[str], typer.Option("--regularizers", help="Comma list: none,l1,l2,l1l2,dropout,batchnorm,early_stopping.", rich_help_panel="Compare")]
+
+
+def compare_choice(optimizers: str | None, regularizers: str | None) -> tuple[str, list[str]]:
+    from regapps.shared.errors import ConfigError
+
+    if (optimizers is None) == (regularizers is None):
+        raise ConfigError("give exactly one of --optimizers or --regularizers")
+    kind, raw = ("optimizers", optimizers) if optimizers is not None else ("regularizers", regularizers)
+    return kind, [n.strip() for n in (raw or "").split(",") if n.strip()]
+
+
+def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
+    def human(r: dict[str, Any]) -> str:
+        lines = [f"{app} compare ({r['metric']}): winner {r['winner']} -> {r['run_dir']}"]
+        lines += [f"  {row['variant']:<15} best {row['best']:.4f}  final {row['final']:.4f}  "
+                  f"epochs to best {row['epochs_to_best']}  {row['seconds']:.1f} s" for row in r["results"]]
+        return "\n".join(lines)
+
+    return human

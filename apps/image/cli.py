@@ -142,3 +142,37 @@ def cv(
                           split_seed=base["training"]["seed"], progress=progress)
 
     o.run_command(json_, verbose, body, o.cv_human("image"))
+
+
+@app.command()
+def compare(
+    optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
+    dataset: Dataset = None, data_dir: DataDir = None, preset: Preset = None,
+    epochs: o.Epochs = None, seed: o.Seed = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
+    from regapps.shared.selection.compare import variants
+
+    from .config import ImageConfig
+
+    kind, names = o.compare_choice(optimizers, regularizers)
+    flags = o.training_flags(epochs=epochs, seed=seed)
+    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
+    base = o.base_tree(ImageConfig, config, flags, set_ or [])
+    base.pop("search", None)
+    variants(kind, names, base)  # validate names before loading anything
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.compare import run_compare
+
+        from .cv import ImageCVTask
+        from .data import load_image_data
+
+        cfg = ImageConfig.model_validate(base)
+        data = load_image_data(cfg.data.dataset, cfg.data.data_dir)
+        return run_compare("image", ImageConfig, ImageCVTask(data), base, kind, names,
+                           runs_dir=runs_dir, name=name, data_source=data.source)
+
+    o.run_command(json_, verbose, body, o.compare_human("image"))

@@ -1,0 +1,96 @@
+"""Side-by-side comparison of optimizers or regularizers: the same data split, epoch budget and
+seed for each variant; overlaid learning curves; final and best validation metric, epochs to
+best and wall time; the same report format as cv."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import plots
+from ..config import ExperimentConfig, build_config
+from ..errors import ConfigError
+from ..optimizers import OPTIMIZERS
+from ..report import Report
+from ..runs import Run
+from .search import CVTask
+
+REGULARIZER_VARIANTS = ("none", "l1", "l2", "l1l2", "dropout", "batchnorm", "early_stopping")
+_OFF = {"regularization.l1": 0.0, "regularization.l2": 0.0, "regularization.dropout": 0.0,
+        "regularization.batchnorm": False, "training.early_stopping": False}
+
+
+def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Flags per variant. Regularizer variants switch everything else off, so each shows its own
+    effect; amounts come from the base config when set there, else common defaults."""
+    if not names:
+        raise ConfigError(f"--{kind} needs at least one name")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--{kind} lists a name twice")
+    if kind == "optimizers":
+        for name in names:
+            OPTIMIZERS.check(name)
+        return {n: {"optimizer.name": n} for n in names}
+    reg = base.get("regularization", {})
+    l1, l2 = reg.get("l1") or 1e-4, reg.get("l2") or 1e-3
+    dropout = reg.get("dropout") or 0.5
+    table = {
+        "none": {}, "l1": {"regularization.l1": l1}, "l2": {"regularization.l2": l2},
+        "l1l2": {"regularization.l1": l1, "regularization.l2": l2},
+        "dropout": {"regularization.dropout": dropout}, "batchnorm": {"regularization.batchnorm": True},
+        "early_stopping": {"training.early_stopping": True},
+    }
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ConfigError(f"unknown regularizer {unknown[0]!r}; valid: {', '.join(REGULARIZER_VARIANTS)}")
+    return {n: {**_OFF, **table[n]} for n in names}
+
+
+def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mapping[str, Any],
+                kind: str, names: list[str], *, runs_dir: Path = Path("runs"),
+                name: str | None = None, data_source: str = "") -> dict[str, Any]:
+    flags_by_variant = variants(kind, names, base)
+    configs = {n: build_config(cls, base=base, flags=f) for n, f in flags_by_variant.items()}
+    first = next(iter(configs.values())).training
+    folds = max(2, round(1 / first.validation_split))
+    train_idx, val_idx = task.splits(folds, first.seed)[-1]
+    run = Run.create(runs_dir, app, "compare", name or f"compare-{kind}")
+    with run.guard():
+        run.write_json("config.json", {"base": dict(base), "kind": kind, "variants": flags_by_variant})
+        rows, histories = [], {}
+        metric = task.metric
+        for variant, config in configs.items():
+            result = task.fit_score(config, train_idx, val_idx)
+            history = result.history or {}
+            histories[variant] = history
+            series = [v for v in history.get(f"val_{metric}", []) if v is not None]
+            pick = max if task.greater_is_better else min
+            best = pick(series) if series else math.nan
+            rows.append({"variant": variant, "final": series[-1] if series else math.nan,
+                         "best": best, "epochs_to_best": (series.index(best) + 1) if series else None,
+                         "epochs_run": result.epochs_run, "score": result.score,
+                         "seconds": round(result.seconds, 2)})
+            run.write_csv("comparison.csv", rows)
+        plots.overlaid_curves(histories, "loss", run.file("curves_loss.png"), f"{kind}: loss")
+        images = [("Loss per epoch (solid: train, dashed: validation)", "curves_loss.png")]
+        if metric != "loss" and any(f"val_{metric}" in h for h in histories.values()):
+            plots.overlaid_curves(histories, metric, run.file(f"curves_{metric}.png"), f"{kind}: {metric}")
+            images.append((f"{metric} per epoch (solid: train, dashed: validation)", f"curves_{metric}.png"))
+        ranked = sorted(rows, key=lambda r: (-r["score"] if task.greater_is_better else r["score"]))
+        rep = Report(f"{app} compare: {kind}")
+        rep.section("Summary").text(
+            f"{len(rows)} variants on {data_source or 'the training data'}, one train/validation split, "
+            f"seed {first.seed}, up to {first.epochs} epochs each"
+            + (f", learning rate {configs[names[0]].optimizer.learning_rate:g} for every optimizer" if kind == "optimizers" else "")
+            + f". 'score' is the validation {metric} "
+            f"of the weights kept at the end (best epoch when restore_best is on). Best: {ranked[0]['variant']}.")
+        rep.section("Results").table(rows, ["variant", "final", "best", "epochs_to_best", "epochs_run", "score", "seconds"])
+        rep.section("Learning curves")
+        for title, file in images:
+            rep.image(file, title)
+        rep.write(run.path)
+        result = {"run_dir": str(run.path), "metric": metric, "results": rows, "winner": ranked[0]["variant"]}
+        run.write_json("metrics.json", result)
+        run.complete()
+    return result
