@@ -65,6 +65,16 @@ def training_flags(*, l1: float | None = None, l2: float | None = None, dropout:
     }
 
 
+def refuse_with_resume(flags: dict[str, Any], config: Path | None, sets: list[str] | None) -> None:
+    """``--resume`` continues a run with its saved config: other settings would be ignored."""
+    from regapps.shared.errors import ConfigError
+
+    given = [k for k, v in flags.items() if v is not None]
+    if given or config or sets:
+        raise ConfigError("--resume continues a run with its saved configuration; drop "
+                          + (f"the setting {given[0]!r}" if given else "--config/--set"))
+
+
 def setup(verbose: bool) -> None:
     """Logging to stderr and quiet TensorFlow; call first in every command."""
     from regapps.shared.environment import quiet_tensorflow

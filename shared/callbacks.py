@@ -57,39 +57,63 @@ class HistoryRecorder(keras.callbacks.Callback):
 
 
 class BestKeeper(keras.callbacks.Callback):
-    """Tracks the best epoch by ``monitor``; saves best/last checkpoints; restores best weights.
+    """Tracks the best epoch by ``monitor``, stops early after ``patience`` epochs without an
+    improvement larger than ``min_delta``, saves best/last checkpoints and a resumable
+    ``state.json``, and restores the best weights at the end.
 
     Holding the best weights in memory makes the restore independent of whether early stopping
-    fired (Keras' own ``restore_best_weights`` only acts when it does).
+    fired (Keras' own ``restore_best_weights`` only acts when it does); owning the early-stopping
+    counter lets an interrupted run resume with it intact.
     """
 
-    def __init__(self, monitor: str, *, restore: bool, checkpoint_dir: Path | None = None,
-                 best: float | None = None, best_epoch: int = 0):
+    def __init__(self, monitor: str, *, restore: bool, patience: int | None = None,
+                 min_delta: float = 0.0, checkpoint_dir: Path | None = None,
+                 state: dict[str, Any] | None = None):
         super().__init__()
         self.monitor = monitor
         self.mode = monitor_mode(monitor)
         self.restore = restore
+        self.patience = patience
+        self.min_delta = min_delta
         self.checkpoint_dir = checkpoint_dir
-        self.best = best if best is not None else (-math.inf if self.mode == "max" else math.inf)
-        self.best_epoch = best_epoch
+        state = state or {}
+        worst = -math.inf if self.mode == "max" else math.inf
+        self.best: float = float(state.get("best", worst))
+        self.best_epoch: int = int(state.get("best_epoch", 0))
+        self.wait: int = int(state.get("wait", 0))
+        self.stopped_early = False
         self.best_weights: list[Any] | None = None
 
-    def _improved(self, value: float) -> bool:
-        return value > self.best if self.mode == "max" else value < self.best
+    def _gain(self, value: float) -> float:
+        return value - self.best if self.mode == "max" else self.best - value
+
+    def exhausted(self) -> bool:
+        return self.patience is not None and self.best_epoch > 0 and self.wait >= self.patience
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         value = (logs or {}).get(self.monitor)
-        improved = value is not None and math.isfinite(float(value)) and self._improved(float(value))
+        finite = value is not None and math.isfinite(float(value))
+        gain = self._gain(float(value)) if finite else -math.inf
+        improved = gain > 0
+        if gain > self.min_delta:
+            self.wait = 0
+        else:
+            self.wait += 1
         if improved:
-            self.best, self.best_epoch = float(value), epoch + 1
+            self.best, self.best_epoch = float(value), epoch + 1  # type: ignore[arg-type]
             self.best_weights = self.model.get_weights()
         if self.checkpoint_dir is not None:
             self._save("last.keras")
             if improved:
                 self._save("best.keras")
-            atomic_write_json(self.checkpoint_dir / "state.json", {
-                "epoch": epoch + 1, "monitor": self.monitor, "best": self.best,
-                "best_epoch": self.best_epoch})
+            atomic_write_json(self.checkpoint_dir / "state.json", self.state(epoch + 1))
+        if self.exhausted():
+            self.stopped_early = True
+            self.model.stop_training = True
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        return {"epoch": epoch, "monitor": self.monitor, "best": self.best,
+                "best_epoch": self.best_epoch, "wait": self.wait}
 
     def _save(self, name: str) -> None:
         assert self.checkpoint_dir is not None

@@ -55,12 +55,15 @@ def fit(
     extra_callbacks: list[Any] | None = None,
     jit_compile: bool = False,
     verbose: int = 1,
+    resume: bool = False,
 ) -> FitResult:
     """Compile ``model`` with the config's optimizer and schedule, then train it.
 
     ``run_dir`` (if given) receives ``history.csv``, ``checkpoints/{best,last}.keras`` and,
     with ``training.tensorboard``, ``tensorboard/``. The model ends with its best weights when
-    ``training.restore_best`` is set.
+    ``training.restore_best`` is set. With ``resume``, training continues after the last
+    finished epoch recorded in ``run_dir`` (weights, optimizer state, schedule position,
+    early-stopping counter and history), so no finished epoch is redone.
     """
     import keras
 
@@ -74,16 +77,16 @@ def fit(
     optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
 
-    history = HistoryRecorder(run_dir / "history.csv" if run_dir else None)
+    checkpoints = run_dir / "checkpoints" if run_dir else None
+    state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
+                       else ({}, []))
+    history = HistoryRecorder(run_dir / "history.csv" if run_dir else None, previous)
     keeper = BestKeeper(monitor, restore=train_cfg.restore_best,
-                        checkpoint_dir=run_dir / "checkpoints" if run_dir else None)
+                        patience=train_cfg.patience if train_cfg.early_stopping else None,
+                        min_delta=train_cfg.min_delta, checkpoint_dir=checkpoints, state=state)
+    if state:
+        keeper.best_weights = state.pop("best_weights", None)
     callbacks: list[Any] = [history, keeper, *schedule.callbacks]
-    stopper = None
-    if train_cfg.early_stopping:
-        stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=train_cfg.patience,
-                                                min_delta=train_cfg.min_delta,
-                                                mode=keeper.mode, restore_best_weights=False)
-        callbacks.append(stopper)
     budget = None
     if train_cfg.time_budget_minutes:
         budget = TimeBudget(train_cfg.time_budget_minutes * 60)
@@ -93,13 +96,58 @@ def fit(
     callbacks.extend(extra_callbacks or [])
 
     start = time.perf_counter()
-    model.fit(train_data, validation_data=validation_data, epochs=train_cfg.epochs,
-              callbacks=callbacks, verbose=verbose, shuffle=False)  # data is shuffled upstream
-    seconds = time.perf_counter() - start
+    initial_epoch = int(state.get("epoch", 0))
+    if initial_epoch < train_cfg.epochs and not keeper.exhausted():
+        model.fit(train_data, validation_data=validation_data, epochs=train_cfg.epochs,
+                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # data is shuffled upstream
+    else:  # the interrupted run had already finished its epochs
+        keeper.set_model(model)
+        keeper.on_train_end()
+    seconds = time.perf_counter() - start + float(state.get("seconds", 0.0))
     epochs_run = len(history.rows)
     return FitResult(
         history=history.series(), rows=history.rows, epochs_run=epochs_run,
         best_epoch=keeper.best_epoch or epochs_run,
         best_value=keeper.best if keeper.best_epoch else None, monitor=monitor,
-        stopped_early=bool(stopper is not None and stopper.stopped_epoch > 0),
+        stopped_early=keeper.stopped_early or keeper.exhausted(),
         time_budget_hit=bool(budget is not None and budget.exhausted), seconds=seconds)
+
+
+def _resume_state(model: Any, checkpoints: Path, run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Load the last checkpoint (weights and optimizer state) into the compiled ``model``; return
+    the saved state (with the best epoch's weights) and the history rows so far."""
+    import csv
+    import json
+
+    from .errors import RunDirError
+
+    state_file, last = checkpoints / "state.json", checkpoints / "last.keras"
+    if not state_file.is_file() or not last.is_file():
+        log.info("no checkpoint in %s: training starts from the first epoch", run_dir)
+        return {}, []
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        model.optimizer.build(model.trainable_variables)
+        if (checkpoints / "best.keras").is_file():
+            model.load_weights(checkpoints / "best.keras")
+            state["best_weights"] = model.get_weights()
+        model.load_weights(last)
+        with open(run_dir / "history.csv", newline="", encoding="utf-8") as handle:
+            rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    except (OSError, ValueError, KeyError) as exc:
+        raise RunDirError(f"cannot resume {run_dir}: unreadable checkpoint ({exc})") from exc
+    rows = rows[: int(state["epoch"])]
+    state["seconds"] = sum(float(r.get("seconds") or 0.0) for r in rows)
+    log.info("resuming after epoch %d of %s", state["epoch"], run_dir)
+    return state, rows
+
+
+def _number(text: str | None) -> Any:
+    if text in (None, ""):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value

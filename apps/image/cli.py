@@ -31,6 +31,7 @@ def train(
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
     config: o.ConfigFile = None, set_: o.Sets = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=o.TRAIN)] = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
@@ -46,11 +47,15 @@ def train(
                              validation_split=validation_split, seed=seed,
                              time_budget=time_budget, tensorboard=tensorboard)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
+    if resume is not None:
+        o.refuse_with_resume(flags, config, set_)
     cfg = build_config(ImageConfig, config_file=config, flags=flags, sets=set_ or [])
 
     def body() -> dict[str, Any]:
         from . import task
 
+        if resume is not None:
+            return task.resume(resume, verbose=o.keras_verbosity(json_))
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
     def human(r: dict[str, Any]) -> str:

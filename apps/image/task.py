@@ -30,38 +30,60 @@ def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | Non
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/image``, or under ``folder`` when given, e.g. a cv run's refit)."""
     data = data or load_image_data(config.data.dataset, config.data.data_dir)
-    for note in data.notes:
-        log.warning(note)
-    t = config.training
-    x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
     run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}",
                      folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
-        result = fit_image_model(config, data, x_tr, y_tr, x_val, y_val, run_dir=run.path,
-                                 verbose=verbose)
-        model, fit_result = result["model"], result["fit"]
-        save_model(model, run.file("model.keras"))
-        metrics: dict[str, Any] = {"validation": result["validation"]}
-        if data.x_test is not None and data.y_test is not None:
-            test, matrix = score(model, data.x_test, data.y_test, data.class_names)
-            metrics["test"] = test
-            plots.confusion_matrix(matrix, data.class_names, run.file("confusion_matrix.png"),
-                                   "test confusion matrix")
-        else:
-            metrics["test"] = None
-        metrics["training"] = fit_result.summary()
-        run.write_json("metrics.json", metrics)
-        plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
-                              f"{config.model.preset} on {data.source}")
-        _train_report(config, data, metrics).write(run.path)
-        run.complete()
+        return _train_in(run, config, data, verbose=verbose, resume=False)
+
+
+def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
+    """Continue an interrupted or failed ``train`` run after its last finished epoch."""
+    run = Run.open(run_dir, app=APP, require=None)
+    status = run.status().get("status")
+    if run.command != "train":
+        raise RunDirError(f"{run_dir} is a {run.command} run; --resume continues train runs")
+    if status == "completed":
+        raise RunDirError(f"{run_dir} is already finished; nothing to resume")
+    saved = run.read_json("config.json")
+    config = ImageConfig.model_validate(_strip_meta(saved))
+    data = load_image_data(config.data.dataset, config.data.data_dir)
+    if data.checksum() != saved.get("meta", {}).get("data_sha256"):
+        raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
+    run.set_status("running", resumed=True)
+    with run.guard():
+        return _train_in(run, config, data, verbose=verbose, resume=True)
+
+
+def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, resume: bool) -> dict[str, Any]:
+    for note in data.notes:
+        log.warning(note)
+    t = config.training
+    x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
+    result = fit_image_model(config, data, x_tr, y_tr, x_val, y_val, run_dir=run.path,
+                             verbose=verbose, resume=resume)
+    model, fit_result = result["model"], result["fit"]
+    save_model(model, run.file("model.keras"))
+    metrics: dict[str, Any] = {"validation": result["validation"]}
+    if data.x_test is not None and data.y_test is not None:
+        test, matrix = score(model, data.x_test, data.y_test, data.class_names)
+        metrics["test"] = test
+        plots.confusion_matrix(matrix, data.class_names, run.file("confusion_matrix.png"),
+                               "test confusion matrix")
+    else:
+        metrics["test"] = None
+    metrics["training"] = fit_result.summary()
+    run.write_json("metrics.json", metrics)
+    plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
+                          f"{config.model.preset} on {data.source}")
+    _train_report(config, data, metrics).write(run.path)
+    run.complete()
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
 def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr: np.ndarray,
                     x_val: np.ndarray, y_val: np.ndarray, *, run_dir: Path | None = None,
-                    verbose: int = 0) -> dict[str, Any]:
+                    verbose: int = 0, resume: bool = False) -> dict[str, Any]:
     """Build and fit one model on the given split; score it on the validation part.
 
     Used by ``train`` and by cross-validation, so both train exactly the same way."""
@@ -80,7 +102,7 @@ def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr
     loss = _loss(t.label_smoothing)
     fit_result = fit(model, train_ds, val_ds, config=config,
                      steps_per_epoch=-(-len(x_tr) // t.batch_size), loss=loss,
-                     metrics=["accuracy"], run_dir=run_dir, verbose=verbose)
+                     metrics=["accuracy"], run_dir=run_dir, verbose=verbose, resume=resume)
     validation, _ = score(model, x_val, y_val, data.class_names)
     return {"model": model, "fit": fit_result, "validation": validation}
 

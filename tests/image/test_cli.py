@@ -176,3 +176,22 @@ def test_predict_refuses_non_images(cli: Any, digits_run: dict[str, Any], tmp_pa
     fake.write_text("definitely not an image")
     _one_error_line(cli("image", "predict", digits_run["run_dir"], str(fake)), "notes.png is not a readable image")
     _one_error_line(cli("image", "predict", digits_run["run_dir"], str(tmp_path / "gone.png")), "image not found")
+
+
+def test_cifar10_offline_fails_fast_naming_the_options(cli: Any, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    from regapps.apps.image import data
+
+    with socket.socket() as sock:  # a loopback port nobody listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(data, "CIFAR10_URL", f"http://127.0.0.1:{port}/cifar-10-binary.tar.gz")
+    start = time.monotonic()
+    result = cli("image", "train", "--runs-dir", str(tmp_path / "runs"))
+    assert time.monotonic() - start < 15
+    _one_error_line(result, "cannot reach 127.0.0.1")
+    assert "--data-dir" in result.stderr and "--dataset digits" in result.stderr
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,94 @@
+"""Successive halving against the full grid: same space, data, folds and seed. Prints the wall
+time of each, the ratio (target <= 0.35) and whether both pick the same configuration (or one
+within the other's 95% CI).
+
+    python bench/cv_cost.py                         # digits (offline)
+    REGAPPS_BENCH_DATA=../shared/data python bench/cv_cost.py --cifar-subset 10000
+
+The space is 3 x 3 x 3 = 27 candidates (L2 strength, dropout rate, learning rate).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import bench_data, print_table  # noqa: E402
+
+GRID = ["l2=0,1e-4,1e-3", "dropout=0,0.25,0.5", "learning_rate=3e-4,1e-3,3e-3"]
+
+
+def load(cifar_subset: int) -> Any:
+    from regapps.apps.image.data import from_local, load_digits, load_local
+
+    root = bench_data()
+    if root is None or not cifar_subset:
+        return load_digits()
+    from sklearn.model_selection import train_test_split
+
+    data = from_local(load_local(root / "cifar-10-binary-train.tar.gz"))
+    keep, _ = train_test_split(range(len(data.y_train)), train_size=cifar_subset,
+                               stratify=data.y_train, random_state=0)
+    data.x_train, data.y_train = data.x_train[keep], data.y_train[keep]
+    data.source = f"CIFAR-10 train, stratified subset of {cifar_subset}"
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=27)
+    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--cifar-subset", type=int, default=0)
+    args = parser.parse_args()
+
+    from regapps.shared.environment import import_tensorflow
+
+    import_tensorflow()
+    from regapps.apps.image.config import ImageConfig
+    from regapps.apps.image.cv import ImageCVTask
+    from regapps.shared.config import build_config
+    from regapps.shared.selection.runner import CVSpec, make_plan, run_cv
+
+    data = load(args.cifar_subset)
+    base = build_config(ImageConfig, flags={"training.epochs": args.epochs, "training.patience": 5}).to_dict()
+    spec = CVSpec("image", ImageConfig, ImageCVTask(data), refit=lambda cfg, folder: {}, data_source=data.source)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for search in ("grid", "halving"):
+            plan = make_plan(ImageConfig, base, grid=GRID, search=search, n_iter=1, folds=args.folds,
+                             seeds=1, eta=3, seed=0)
+            start = time.perf_counter()
+            result = run_cv(spec, plan, base, runs_dir=Path(tmp), name=search)
+            results[search] = {"search": search, "trials": plan.total_trials(),
+                               "wall_s": time.perf_counter() - start, **_best(result)}
+    grid, halving = results["grid"], results["halving"]
+    print(f"data: {data.source}; {len(GRID)} keys, 27 candidates, {args.folds} folds, "
+          f"up to {args.epochs} epochs (patience 5)\n")
+    print_table(list(results.values()), ["search", "trials", "wall_s", "best", "cv_accuracy", "ci95"])
+    same = grid["params"] == halving["params"]
+    pick = next(float(r["mean"]) for r in grid["rows"]
+                if all(str(r[k]) == str(v) for k, v in halving["params"].items()))
+    within = grid["ci_low"] <= pick
+    print(f"\nwall-time ratio halving/grid: {halving['wall_s'] / grid['wall_s']:.2f} (target <= 0.35)")
+    print(f"same winner: {same}" + ("" if same else f"; halving's pick scores {pick:.4f} in the full grid, "
+                                    f"{'within' if within else 'outside'} the grid winner's 95% CI"))
+
+
+def _best(result: dict[str, Any]) -> dict[str, Any]:
+    import csv
+
+    best = result["best"]
+    with open(Path(result["run_dir"]) / "summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {"params": best["params"], "best": ", ".join(f"{k.split('.')[-1]}={v}" for k, v in best["params"].items()),
+            "cv_accuracy": best["score"], "ci95": f"{best['ci95'][0]:.4f}..{best['ci95'][1]:.4f}",
+            "ci_low": best["ci95"][0], "rows": rows}
+
+
+if __name__ == "__main__":
+    main()
