@@ -219,6 +219,13 @@ def _allowed_keys(cls: type[BaseModel], path: list[str]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
+def merge_under(defaults: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, Any]:
+    """``tree`` over ``defaults`` (nested mappings merged key by key)."""
+    merged = _deep_copy(defaults)
+    _merge(merged, tree)
+    return merged
+
+
 def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
     for key, value in other.items():
         if isinstance(value, Mapping) and isinstance(into.get(key), dict):

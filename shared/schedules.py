@@ -1,4 +1,4 @@
-"""Learning-rate schedule registry: constant, step, exponential, cosine, reduce_on_plateau.
+"""Learning-rate schedule registry: constant, step, exponential, cosine, onecycle, reduce_on_plateau.
 
 A factory returns a :class:`ScheduleResult`: the value to hand the optimizer (a float or a
 Keras ``LearningRateSchedule`` stepped per batch) plus any callbacks the schedule needs.
@@ -58,6 +58,16 @@ def _cosine(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: fl
         schedule = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=total,
                                                           alpha=min_lr_ratio)
     return ScheduleResult(schedule)
+
+
+@SCHEDULES.register("onecycle", "linear warm-up to the peak over `warmup_epochs`, then linear decay to 0")
+def _onecycle(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0,
+              min_lr_ratio: float = 0.0, **_: Any) -> ScheduleResult:
+    from .lr_schedules import OneCycle
+
+    total = max(1, steps_per_epoch * epochs)
+    warmup = int(round(warmup_epochs * steps_per_epoch))
+    return ScheduleResult(OneCycle(base_lr, total, warmup, end_ratio=min_lr_ratio))
 
 
 @SCHEDULES.register("reduce_on_plateau", "multiply by `factor` when the monitor stalls `patience` epochs")

@@ -1,12 +1,12 @@
 """The image app's configuration: the shared sections plus ``data`` and ``model``."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from regapps.shared.config import (ExperimentConfig, OptimizerConfig, RegularizationConfig,
-                                   Section, TrainingConfig)
+                                   Section, TrainingConfig, merge_under)
 
 from .model import PRESETS
 
@@ -18,6 +18,7 @@ class ImageDataConfig(Section):
 
 class ImageModelConfig(Section):
     preset: str = Field("article", description="model preset: " + ", ".join(PRESETS.names()))
+    width: int = Field(16, ge=4, le=256, description="base channel count of the fast preset")
 
     @field_validator("preset")
     @classmethod
@@ -27,15 +28,45 @@ class ImageModelConfig(Section):
         return value
 
 
+class AugmentConfig(Section):
+    flip: bool = Field(False, description="random horizontal flips")
+    crop_padding: int = Field(0, ge=0, le=16, description="pad (reflect) and randomly crop back, pixels")
+
+
+# Settings a preset brings with it; anything the user gives (file, flags, --set) wins.
+# The fast preset's values are a first recipe (ResNet-9-style training), not yet tuned here.
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "article": {},
+    "fast": {
+        "regularization": {"l1": 0.0, "l2": 0.0, "dropout": 0.0, "batchnorm": True},
+        "optimizer": {"name": "nesterov", "learning_rate": 0.2, "momentum": 0.9, "weight_decay": 5e-3},
+        "schedule": {"name": "onecycle", "warmup_epochs": 3},
+        "training": {"epochs": 12, "batch_size": 256, "label_smoothing": 0.1, "early_stopping": False,
+                     "monitor": "val_accuracy"},
+        "augment": {"flip": True, "crop_padding": 4},
+    },
+}
+
+
 class ImageConfig(ExperimentConfig):
     """Defaults are the article's: L2(1e-3) on every kernel, Dropout(0.5), Adam(1e-3),
     batch 64, up to 50 epochs, 20% validation."""
 
     data: ImageDataConfig = Field(default_factory=ImageDataConfig)
     model: ImageModelConfig = Field(default_factory=ImageModelConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     regularization: RegularizationConfig = Field(
         default_factory=lambda: RegularizationConfig(l2=1e-3, dropout=0.5))
     optimizer: OptimizerConfig = Field(default_factory=lambda: OptimizerConfig(name="adam", learning_rate=1e-3))
     training: TrainingConfig = Field(
         default_factory=lambda: TrainingConfig(epochs=50, batch_size=64, validation_split=0.2,
                                                monitor="val_loss", patience=10))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        model = data.get("model")
+        preset = model.get("preset", "article") if isinstance(model, dict) else "article"
+        return merge_under(PRESET_DEFAULTS.get(preset, {}), data)

@@ -146,9 +146,10 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float,
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
-                 num_classes: int | None = None) -> Any:
+                 num_classes: int | None = None, flip: bool = False, crop_padding: int = 0) -> Any:
     """Batches of float32 images in [0, 1]: uint8 stays in memory, each batch is gathered by
-    index and normalized on the fly. ``num_classes`` one-hot encodes labels (label smoothing)."""
+    index and normalized on the fly. ``num_classes`` one-hot encodes labels (label smoothing);
+    ``flip`` and ``crop_padding`` augment each image independently (training data only)."""
     import tensorflow as tf
 
     images = tf.constant(x)
@@ -160,12 +161,36 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool
 
     def gather(index: Any) -> tuple[Any, Any]:
         batch = tf.cast(tf.gather(images, index), tf.float32) / 255.0
+        batch = augment_batch(batch, flip=flip, crop_padding=crop_padding, seed=seed)
         target = tf.gather(labels, index)
         if num_classes:
             target = tf.one_hot(target, num_classes)
         return batch, target
 
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def augment_batch(batch: Any, *, flip: bool, crop_padding: int, seed: int) -> Any:
+    """Per-image random horizontal flip and pad-(reflect)-and-crop, vectorized over the batch."""
+    import tensorflow as tf
+
+    if not flip and not crop_padding:
+        return batch
+    size = tf.shape(batch)[0]
+    if flip:
+        coin = tf.random.uniform([size, 1, 1, 1], seed=seed) < 0.5
+        batch = tf.where(coin, tf.reverse(batch, axis=[2]), batch)
+    if crop_padding:
+        p = crop_padding
+        height, width = tf.shape(batch)[1], tf.shape(batch)[2]
+        padded = tf.pad(batch, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
+        dy = tf.random.uniform([size], 0, 2 * p + 1, dtype=tf.int32, seed=seed + 1)
+        dx = tf.random.uniform([size], 0, 2 * p + 1, dtype=tf.int32, seed=seed + 2)
+        rows = dy[:, None] + tf.range(height)[None, :]
+        cols = dx[:, None] + tf.range(width)[None, :]
+        batch = tf.gather(padded, rows, axis=1, batch_dims=1)
+        batch = tf.gather(batch, cols, axis=2, batch_dims=1)
+    return batch
 
 
 def normalize(x: np.ndarray) -> np.ndarray:

@@ -37,6 +37,36 @@ def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any, *
     return keras.Model(inputs, outputs, name="article_cnn")
 
 
+@PRESETS.register("fast", "residual CNN (ResNet-9 style) with BatchNorm; pairs with augmentation and one-cycle SGD")
+def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, width: int = 16,
+                **_: Any) -> "keras.Model":
+    """prep(w) > [conv(2w), pool, residual(2w)] > [conv(4w), pool] > [conv(8w), pool,
+    residual(8w)] > global max pool > dense. Every conv follows the config's regularization
+    (BatchNorm on by this preset's defaults, so it can be ablated with --no-batchnorm)."""
+    import keras
+
+    def conv(x: Any, filters: int, name: str) -> Any:
+        return conv_block(x, filters, reg, name=name, dropout=0.0)
+
+    def pool(x: Any, name: str) -> Any:
+        return keras.layers.MaxPooling2D(name=name)(x) if x.shape[1] >= 2 and x.shape[2] >= 2 else x
+
+    def residual(x: Any, filters: int, name: str) -> Any:
+        y = conv(conv(x, filters, f"{name}a"), filters, f"{name}b")
+        return keras.layers.Add(name=f"{name}_add")([x, y])
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = conv(inputs, width, "prep")
+    x = residual(pool(conv(x, 2 * width, "layer1"), "pool1"), 2 * width, "res1")
+    x = pool(conv(x, 4 * width, "layer2"), "pool2")
+    x = residual(pool(conv(x, 8 * width, "layer3"), "pool3"), 8 * width, "res3")
+    x = keras.layers.GlobalMaxPooling2D(name="global_pool")(x)
+    if reg.dropout > 0:
+        x = keras.layers.Dropout(reg.dropout, name="dropout")(x)
+    outputs = output_layer(x, num_classes, reg, activation="softmax")
+    return keras.Model(inputs, outputs, name="fast_resnet")
+
+
 def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
-                reg: Any) -> "keras.Model":
-    return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg)
+                reg: Any, width: int = 16) -> "keras.Model":
+    return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg, width=width)

@@ -95,10 +95,12 @@ def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr
     set_seed(t.seed)
     n_classes = len(data.class_names)
     one_hot = n_classes if t.label_smoothing > 0 else None
-    train_ds = make_dataset(x_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed, num_classes=one_hot)
+    train_ds = make_dataset(x_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed, num_classes=one_hot,
+                            flip=config.augment.flip, crop_padding=config.augment.crop_padding)
     val_ds = make_dataset(x_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed,
                           num_classes=one_hot)
-    model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization)
+    model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
+                        width=config.model.width)
     loss = _loss(t.label_smoothing)
     fit_result = fit(model, train_ds, val_ds, config=config,
                      steps_per_epoch=-(-len(x_tr) // t.batch_size), loss=loss,

@@ -1,0 +1,71 @@
+"""Model presets and the augmenting input pipeline."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from regapps.apps.image.config import ImageConfig
+from regapps.apps.image.data import augment_batch, make_dataset
+from regapps.apps.image.model import build_model
+from regapps.shared.config import RegularizationConfig, build_config
+
+
+def test_article_cnn_matches_the_article() -> None:
+    model = build_model("article", (32, 32, 3), 10, RegularizationConfig(l2=1e-3, dropout=0.5))
+    # Conv32 896 + Conv64 18,496 + Conv64 36,928 + Dense64 65,600 + Dense10 650
+    assert model.count_params() == 122_570
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 3 and kinds.count("MaxPooling2D") == 2 and "Dropout" in kinds
+    assert all(layer.kernel_regularizer is not None for layer in model.layers if hasattr(layer, "kernel"))
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 1), (12, 10, 3), (32, 32, 3), (64, 48, 3)])
+@pytest.mark.parametrize("preset", ["article", "fast"])
+def test_presets_accept_any_input_shape(shape: tuple[int, int, int], preset: str) -> None:
+    model = build_model(preset, shape, 7, RegularizationConfig(batchnorm=preset == "fast"))
+    out = model(np.zeros((2, *shape), "float32"))
+    assert tuple(out.shape) == (2, 7)
+    np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_fast_preset_size_and_defaults() -> None:
+    assert build_model("fast", (32, 32, 3), 10, RegularizationConfig(batchnorm=True)).count_params() == 414_074
+    cfg = build_config(ImageConfig, flags={"model.preset": "fast", "training.batch_size": 128})
+    assert cfg.regularization.batchnorm and cfg.augment.flip and cfg.schedule.name == "onecycle"
+    assert cfg.training.batch_size == 128  # a flag beats the preset's default
+    assert build_config(ImageConfig).augment.flip is False  # the article preset does not augment
+
+
+def test_flip_and_crop_augmentation() -> None:
+    images = np.random.default_rng(0).random((64, 6, 6, 1)).astype("float32")
+    flipped = np.asarray(augment_batch(images, flip=True, crop_padding=0, seed=1))
+    same = np.all(flipped == images, axis=(1, 2, 3))
+    mirrored = np.all(flipped == images[:, :, ::-1], axis=(1, 2, 3))
+    assert np.all(same | mirrored) and 10 < same.sum() < 54  # each image flipped or not, at random
+    cropped = np.asarray(augment_batch(images, flip=False, crop_padding=2, seed=1))
+    assert cropped.shape == images.shape
+    assert np.mean(np.all(cropped == images, axis=(1, 2, 3))) < 0.3  # most images shifted
+    # a shifted image still shows the original's centre pixels somewhere
+    assert all(np.isin(images[i, 2:4, 2:4], cropped[i]).all() for i in range(8))
+
+
+def test_pipeline_keeps_uint8_and_normalizes_batches() -> None:
+    x = np.full((10, 4, 4, 1), 255, np.uint8)
+    y = np.arange(10)
+    batches = list(make_dataset(x, y, 4, shuffle=True, seed=0).as_numpy_iterator())
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    assert batches[0][0].dtype == np.float32 and batches[0][0].max() == pytest.approx(1.0)
+    assert sorted(np.concatenate([b[1] for b in batches]).tolist()) == list(range(10))
+    one_hot = next(make_dataset(x, y, 4, shuffle=False, seed=0, num_classes=10).as_numpy_iterator())[1]
+    assert one_hot.shape == (4, 10) and one_hot[1, 1] == 1.0
+
+
+@pytest.mark.slow
+def test_fast_preset_learns_digits(cli: object, tmp_path: object) -> None:
+    import json
+
+    result = cli("image", "train", "--dataset", "digits", "--preset", "fast", "--epochs", "8",  # type: ignore[operator]
+                 "--batch-size", "64", "--learning-rate", "0.05", "--set", "augment.flip=false",
+                 "--set", "augment.crop_padding=0", "--runs-dir", str(tmp_path), "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["metrics"]["test"]["accuracy"] >= 0.95
