@@ -2,16 +2,15 @@
 end-to-end digits run (train -> evaluate -> predict)."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+
+from ..helpers import assert_one_error, main_json
 
 from .fixtures import cifar_files, write_archive, write_image_tree
 
@@ -39,12 +38,6 @@ def test_help_pages(cli: Any, args: list[str]) -> None:
     assert result.code == 0 and "Usage" in result.stdout
 
 
-def _one_error_line(result: Any, fragment: str) -> None:
-    assert result.code == 2, (result.stdout, result.stderr)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("regapps: error:")]
-    assert len(errors) == 1 and fragment in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -61,56 +54,47 @@ def _one_error_line(result: Any, fragment: str) -> None:
     (["--no-such-flag"], "No such option"),
 ])
 def test_bad_flags(cli: Any, args: list[str], fragment: str) -> None:
-    _one_error_line(cli("image", "train", *args), fragment)
+    assert_one_error(cli("image", "train", *args), fragment)
 
 
 def test_bad_data_dirs(cli: Any, tmp_path: Path) -> None:
     runs = str(tmp_path / "runs")
-    _one_error_line(cli("image", "train", "--data-dir", str(tmp_path / "missing"), "--runs-dir", runs),
+    assert_one_error(cli("image", "train", "--data-dir", str(tmp_path / "missing"), "--runs-dir", runs),
                     "does not exist")
     (tmp_path / "empty").mkdir()
-    _one_error_line(cli("image", "train", "--data-dir", str(tmp_path / "empty"), "--runs-dir", runs),
+    assert_one_error(cli("image", "train", "--data-dir", str(tmp_path / "empty"), "--runs-dir", runs),
                     "is empty")
     (tmp_path / "flat").mkdir()
     (tmp_path / "flat" / "a.txt").write_text("x")
-    _one_error_line(cli("image", "train", "--data-dir", str(tmp_path / "flat"), "--runs-dir", runs),
+    assert_one_error(cli("image", "train", "--data-dir", str(tmp_path / "flat"), "--runs-dir", runs),
                     "neither a CIFAR-10 archive nor class folders")
     write_image_tree(tmp_path / "imgs" / "train", {"a": 2, "b": 2})
     (tmp_path / "imgs" / "train" / "a" / "bad.jpg").write_bytes(b"\xff\xd8garbage")
-    _one_error_line(cli("image", "train", "--data-dir", str(tmp_path / "imgs"), "--runs-dir", runs),
+    assert_one_error(cli("image", "train", "--data-dir", str(tmp_path / "imgs"), "--runs-dir", runs),
                     "bad.jpg is not a readable image")
     archive = write_archive(tmp_path / "c.tar.gz", cifar_files("binary", skip=("data_batch_4.bin",)))
-    _one_error_line(cli("image", "train", "--data-dir", str(archive), "--runs-dir", runs),
+    assert_one_error(cli("image", "train", "--data-dir", str(archive), "--runs-dir", runs),
                     "data_batch_4.bin")
     assert not (tmp_path / "runs").exists()  # no half-made run for bad input
 
 
 def test_run_dir_must_be_a_finished_image_run(cli: Any, tmp_path: Path) -> None:
-    _one_error_line(cli("image", "evaluate", str(tmp_path / "nope")), "run directory not found")
-    _one_error_line(cli("image", "predict", str(tmp_path), "x.png"), "not a regapps run directory")
+    assert_one_error(cli("image", "evaluate", str(tmp_path / "nope")), "run directory not found")
+    assert_one_error(cli("image", "predict", str(tmp_path), "x.png"), "not a regapps run directory")
     (tmp_path / "status.json").write_text(json.dumps({"app": "image", "status": "running"}))
-    _one_error_line(cli("image", "evaluate", str(tmp_path)), "not a finished run (status: running)")
+    assert_one_error(cli("image", "evaluate", str(tmp_path)), "not a finished run (status: running)")
     (tmp_path / "status.json").write_text(json.dumps({"app": "text", "status": "completed"}))
-    _one_error_line(cli("image", "evaluate", str(tmp_path)), "run of the 'text' app")
+    assert_one_error(cli("image", "evaluate", str(tmp_path)), "run of the 'text' app")
 
 
 # --- end to end on the offline default -----------------------------------------------------
 
-def _main_json(*args: str) -> dict[str, Any]:
-    from regapps.apps.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-    assert info.value.code == 0, err.getvalue()[-2000:]
-    return json.loads(out.getvalue())  # stdout is exactly one JSON object
 
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs = tmp_path_factory.mktemp("runs")
-    return _main_json("image", "train", "--dataset", "digits", "--epochs", "40", "--seed", "1",
+    return main_json("image", "train", "--dataset", "digits", "--epochs", "40", "--seed", "1",
                       "--runs-dir", str(runs), "--json")
 
 
@@ -136,7 +120,7 @@ def test_train_digits_end_to_end(digits_run: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_evaluate_matches_training_metrics(digits_run: dict[str, Any]) -> None:
-    result = _main_json("image", "evaluate", digits_run["run_dir"], "--json")
+    result = main_json("image", "evaluate", digits_run["run_dir"], "--json")
     assert result["metrics"]["test"]["accuracy"] == pytest.approx(digits_run["metrics"]["test"]["accuracy"])
     assert Path(result["output_dir"], "confusion_matrix.png").is_file()
 
@@ -156,11 +140,11 @@ def test_evaluate_and_predict_on_image_files(digits_run: dict[str, Any], tmp_pat
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(data.x_test[i, :, :, 0]).save(path)
         paths.append((path, label))
-    evaluated = _main_json("image", "evaluate", digits_run["run_dir"], "--data-dir",
+    evaluated = main_json("image", "evaluate", digits_run["run_dir"], "--data-dir",
                            str(tmp_path / "digits"), "--json")
     assert evaluated["metrics"]["test"]["n"] == 40
     assert evaluated["metrics"]["test"]["accuracy"] >= 0.85
-    predicted = _main_json("image", "predict", digits_run["run_dir"], *[str(p) for p, _ in paths[:10]],
+    predicted = main_json("image", "predict", digits_run["run_dir"], *[str(p) for p, _ in paths[:10]],
                            "--json")["predictions"]
     assert len(predicted) == 10
     correct = sum(p["label"] == str(label) for p, (_, label) in zip(predicted, paths))
@@ -174,8 +158,8 @@ def test_evaluate_and_predict_on_image_files(digits_run: dict[str, Any], tmp_pat
 def test_predict_refuses_non_images(cli: Any, digits_run: dict[str, Any], tmp_path: Path) -> None:
     fake = tmp_path / "notes.png"
     fake.write_text("definitely not an image")
-    _one_error_line(cli("image", "predict", digits_run["run_dir"], str(fake)), "notes.png is not a readable image")
-    _one_error_line(cli("image", "predict", digits_run["run_dir"], str(tmp_path / "gone.png")), "image not found")
+    assert_one_error(cli("image", "predict", digits_run["run_dir"], str(fake)), "notes.png is not a readable image")
+    assert_one_error(cli("image", "predict", digits_run["run_dir"], str(tmp_path / "gone.png")), "image not found")
 
 
 def test_cifar10_offline_fails_fast_naming_the_options(cli: Any, tmp_path: Path,
@@ -192,6 +176,6 @@ def test_cifar10_offline_fails_fast_naming_the_options(cli: Any, tmp_path: Path,
     start = time.monotonic()
     result = cli("image", "train", "--runs-dir", str(tmp_path / "runs"))
     assert time.monotonic() - start < 15
-    _one_error_line(result, "cannot reach 127.0.0.1")
+    assert_one_error(result, "cannot reach 127.0.0.1")
     assert "--data-dir" in result.stderr and "--dataset digits" in result.stderr
     assert not (tmp_path / "runs").exists()

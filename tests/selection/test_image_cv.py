@@ -2,9 +2,7 @@
 exits 2, and the HTML report renders in a real (headless) browser with its images loaded."""
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import re
 import shutil
@@ -14,22 +12,15 @@ from typing import Any
 
 import pytest
 
+from ..helpers import assert_one_error, main_json
 
-def _main_json(*args: str) -> dict[str, Any]:
-    from regapps.apps.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-    assert info.value.code == 0, err.getvalue()[-2000:]
-    return json.loads(out.getvalue())
 
 
 @pytest.fixture(scope="module")
 def cv_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs = tmp_path_factory.mktemp("cvruns")
-    return _main_json("image", "cv", "--dataset", "digits", "--grid", "learning_rate=1e-3,10",
+    return main_json("image", "cv", "--dataset", "digits", "--grid", "learning_rate=1e-3,10",
                       "--grid", "dropout=0,0.5", "--folds", "2", "--epochs", "6", "--seed", "3",
                       "--runs-dir", str(runs), "--json")
 
@@ -80,10 +71,6 @@ def test_report_html_renders_with_images(cv_run: dict[str, Any], tmp_path: Path)
     assert tables >= 2 and "Candidates" in out.stdout
 
 
-def _error(result: Any, fragment: str) -> None:
-    assert result.code == 2, result.stderr
-    assert result.stderr.count("regapps: error:") == 1 and fragment in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -94,26 +81,26 @@ def _error(result: Any, fragment: str) -> None:
     (["--grid", "l2=1e-3", "--search", "halving"], "halving needs at least 2 candidates"),
 ])
 def test_cv_bad_input(cli: Any, tmp_path: Path, args: list[str], fragment: str) -> None:
-    _error(cli("image", "cv", "--dataset", "digits", "--runs-dir", str(tmp_path), *args), fragment)
+    assert_one_error(cli("image", "cv", "--dataset", "digits", "--runs-dir", str(tmp_path), *args), fragment)
     assert not any(tmp_path.iterdir())
 
 
 def test_cv_folds_larger_than_smallest_class(cli: Any, tmp_path: Path) -> None:
     result = cli("image", "cv", "--dataset", "digits", "--grid", "l2=0,1e-3", "--folds", "500",
                  "--runs-dir", str(tmp_path))
-    _error(result, "larger than the smallest class")
+    assert_one_error(result, "larger than the smallest class")
 
 
 def test_cv_resume_on_a_non_cv_folder(cli: Any, tmp_path: Path) -> None:
     (tmp_path / "status.json").write_text(json.dumps({"app": "image", "command": "train", "status": "failed"}))
     result = cli("image", "cv", "--dataset", "digits", "--grid", "l2=0,1e-3", "--resume", str(tmp_path),
                  "--runs-dir", str(tmp_path / "runs"))
-    _error(result, "is not a cv run")
+    assert_one_error(result, "is not a cv run")
 
 
 @pytest.mark.slow
 def test_compare_optimizers_same_budget(tmp_path: Path) -> None:
-    result = _main_json("image", "compare", "--dataset", "digits", "--optimizers", "sgd,adam",
+    result = main_json("image", "compare", "--dataset", "digits", "--optimizers", "sgd,adam",
                         "--epochs", "3", "--runs-dir", str(tmp_path), "--json")
     rows = {r["variant"]: r for r in result["results"]}
     assert set(rows) == {"sgd", "adam"} and result["winner"] == "adam"
@@ -123,5 +110,5 @@ def test_compare_optimizers_same_budget(tmp_path: Path) -> None:
 
 
 def test_compare_needs_exactly_one_kind(cli: Any) -> None:
-    _error(cli("image", "compare", "--optimizers", "adam", "--regularizers", "l2"), "exactly one of")
-    _error(cli("image", "compare", "--regularizers", "l2,dropconnect"), "unknown regularizer 'dropconnect'")
+    assert_one_error(cli("image", "compare", "--optimizers", "adam", "--regularizers", "l2"), "exactly one of")
+    assert_one_error(cli("image", "compare", "--regularizers", "l2,dropconnect"), "unknown regularizer 'dropconnect'")

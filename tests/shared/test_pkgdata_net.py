@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
-import sys
 import tarfile
 import time
 import zipfile

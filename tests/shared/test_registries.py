@@ -32,7 +32,7 @@ def test_registry_name_dict_instance_and_errors() -> None:
 
 def test_registry_names() -> None:
     assert OPTIMIZERS.names() == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
-    assert SCHEDULES.names() == ["constant", "step", "exponential", "cosine", "reduce_on_plateau"]
+    assert SCHEDULES.names() == ["constant", "step", "exponential", "cosine", "onecycle", "reduce_on_plateau"]
     assert set(REGULARIZERS.names()) == {"none", "l1", "l2", "l1l2"}
 
 
@@ -103,3 +103,7 @@ def test_each_schedule_builds(name: str) -> None:
     elif name == "cosine":  # warm-up to the peak over 10 steps, then decay towards 0
         assert values[0] < 0.01 and values[1] == pytest.approx(0.1, rel=1e-3)
         assert values[3] < 0.01
+    elif name == "onecycle":  # linear up over 10 steps, linear down to 0 at step 50
+        assert values[0] == pytest.approx(0.004) and values[1] == pytest.approx(0.1)
+        assert values[2] == pytest.approx(0.1 * (1 - 15 / 40), rel=1e-4)
+        assert values[3] == pytest.approx(0.1 * (1 - 39 / 40), rel=1e-4)

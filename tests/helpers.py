@@ -1,0 +1,29 @@
+"""Helpers shared by the CLI tests."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any
+
+import pytest
+
+
+def main_json(*args: str) -> dict[str, Any]:
+    """Run ``regapps ARGS --json`` in-process; assert success; stdout must be one JSON object."""
+    from regapps.apps.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+    assert info.value.code == 0, err.getvalue()[-2000:]
+    return json.loads(out.getvalue())
+
+
+def assert_one_error(result: Any, fragment: str) -> None:
+    """Exit code 2, exactly one ``regapps: error:`` line containing ``fragment``, no traceback."""
+    assert result.code == 2, (result.stdout, result.stderr)
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("regapps: error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
