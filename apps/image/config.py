@@ -5,8 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from regapps.shared.config import (ExperimentConfig, OptimizerConfig, RegularizationConfig,
-                                   Section, TrainingConfig, merge_under)
+from regapps.shared.config import ExperimentConfig, Section, merge_under
 
 from .model import PRESETS
 
@@ -36,7 +35,13 @@ class AugmentConfig(Section):
 # Settings a preset brings with it; anything the user gives (file, flags, --set) wins.
 # The fast preset's values are a first recipe (ResNet-9-style training), not yet tuned here.
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "article": {},
+    # the article's: L2(1e-3) on every kernel, Dropout(0.5), Adam(1e-3), batch 64, up to 50 epochs
+    "article": {
+        "regularization": {"l2": 1e-3, "dropout": 0.5},
+        "optimizer": {"name": "adam", "learning_rate": 1e-3},
+        "training": {"epochs": 50, "batch_size": 64, "validation_split": 0.2, "monitor": "val_loss",
+                     "patience": 10},
+    },
     "fast": {
         "regularization": {"l1": 0.0, "l2": 0.0, "dropout": 0.0, "batchnorm": True},
         "optimizer": {"name": "nesterov", "learning_rate": 0.2, "momentum": 0.9, "weight_decay": 5e-3},
@@ -49,18 +54,13 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 class ImageConfig(ExperimentConfig):
-    """Defaults are the article's: L2(1e-3) on every kernel, Dropout(0.5), Adam(1e-3),
-    batch 64, up to 50 epochs, 20% validation."""
+    """The shared sections plus ``data``, ``model`` and ``augment``. Defaults come from the
+    chosen preset (``PRESET_DEFAULTS``), merged key by key under whatever the user gives, so
+    setting one key of a section never resets the preset's other keys."""
 
     data: ImageDataConfig = Field(default_factory=ImageDataConfig)
     model: ImageModelConfig = Field(default_factory=ImageModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    regularization: RegularizationConfig = Field(
-        default_factory=lambda: RegularizationConfig(l2=1e-3, dropout=0.5))
-    optimizer: OptimizerConfig = Field(default_factory=lambda: OptimizerConfig(name="adam", learning_rate=1e-3))
-    training: TrainingConfig = Field(
-        default_factory=lambda: TrainingConfig(epochs=50, batch_size=64, validation_split=0.2,
-                                               monitor="val_loss", patience=10))
 
     @model_validator(mode="before")
     @classmethod

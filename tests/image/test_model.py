@@ -69,3 +69,14 @@ def test_fast_preset_learns_digits(cli: object, tmp_path: object) -> None:
                  "--set", "augment.crop_padding=0", "--runs-dir", str(tmp_path), "--json")
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["metrics"]["test"]["accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("flags", [{}, {"regularization.l1": 0.01}, {"optimizer.learning_rate": 3e-4},
+                                   {"training.epochs": 5}])
+def test_setting_one_key_keeps_the_presets_other_defaults(flags: dict[str, object]) -> None:
+    cfg = build_config(ImageConfig, flags=flags)
+    assert cfg.regularization.l2 == 1e-3 and cfg.regularization.dropout == 0.5
+    assert cfg.optimizer.name == "adam" and cfg.training.batch_size == 64
+    for key, value in flags.items():
+        section, name = key.split(".")
+        assert getattr(getattr(cfg, section), name) == value
