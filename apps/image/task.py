@@ -17,7 +17,7 @@ from regapps.shared.modelio import load_model, save_model
 from regapps.shared.runs import Run
 
 from .config import ImageConfig
-from .data import ImageData, load_image_data, load_local, make_dataset, normalize, split_validation
+from .data import ImageData, load_image_data, load_local, make_dataset, split_validation
 from .formats import load_image
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Time-series app: stock-price forecasting with an LSTM, walk-forward backtests, baselines."""

@@ -1,0 +1,107 @@
+"""The time-series app's configuration: the shared sections plus ``data``, ``model`` and
+``backtest``. Every user-facing range check lives here, so bad flags fail before any data or
+TensorFlow is touched."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from regapps.shared.config import ExperimentConfig, Section, merge_under
+
+# Letters, digits and . - = after an optional leading ^ (index tickers such as ^GSPC):
+# nothing that can form a path ("/", "..", "\\") ever reaches a file name.
+TICKER_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=-]{0,19}$")
+
+
+class TsDataConfig(Section):
+    source: Literal["yahoo", "csv", "sample"] = Field(
+        "yahoo", description="yahoo (yfinance, cached), csv (--csv) or sample (offline, bundled)")
+    ticker: str = Field("AAPL", description="ticker symbol (sample: AAPL, IBM, MSFT, GOOG)")
+    csv: str | None = Field(None, description="CSV file: Yahoo download format or any dated series")
+    date_col: str | None = Field(None, description="date column (default: Date)")
+    target_col: str | None = Field(None, description="target column (default: Adj Close, else Close)")
+    start: str | None = Field(None, description="first date kept (YYYY-MM-DD)")
+    end: str | None = Field(None, description="last date kept (YYYY-MM-DD)")
+    interval: Literal["1d", "1wk", "1mo"] = Field("1d", description="yfinance bar interval")
+    transform: Literal["auto", "log", "diff"] = Field(
+        "auto", description="target: log returns (log), differences (diff), auto = log when positive")
+    refresh_hours: float = Field(24.0, ge=0, description="re-download a cached yfinance series older than this")
+
+    @field_validator("ticker")
+    @classmethod
+    def _safe_ticker(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not TICKER_RE.match(value):
+            raise ValueError("invalid ticker: use letters, digits and . - = (optionally a leading ^), "
+                             "at most 20 characters")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError as exc:
+            raise ValueError("expected a date as YYYY-MM-DD") from exc
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TsDataConfig":
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        if self.csv and "source" in self.model_fields_set and self.source != "csv":
+            raise ValueError(f"--csv reads a file; it cannot be combined with --source {self.source}")
+        return self
+
+
+class TsModelConfig(Section):
+    lookback: int = Field(30, ge=2, le=2000, description="days of features in each input window")
+    horizon: int = Field(1, ge=1, le=250, description="forecast this many steps ahead")
+    units: int = Field(32, ge=1, le=1024, description="LSTM units per layer")
+    layers: int = Field(2, ge=1, le=8, description="stacked LSTM layers")
+    recurrent_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the recurrent state")
+    loss: Literal["huber", "mse", "mae"] = Field("huber", description="loss on scaled returns")
+    shrink: bool = Field(True, description="shrink forecasts toward the random walk by a factor "
+                                           "fitted on the validation tail")
+
+
+class TsBacktestConfig(Section):
+    test_size: int = Field(500, ge=10, le=100_000, description="forecast origins in the walk-forward test")
+    refit_every: int = Field(250, ge=1, description="refit the model every this many origins")
+    ma_window: int = Field(20, ge=1, le=10_000, description="moving-average baseline window")
+    interval_level: float = Field(0.9, gt=0, lt=1, description="prediction-interval level")
+    min_residuals: int = Field(30, ge=5, description="past residuals needed before intervals are given")
+    ewma_lambda: float = Field(0.94, gt=0, lt=1, description="EWMA volatility decay used to scale residuals")
+    adapt_rate: float = Field(0.005, ge=0, le=0.1, description="adaptive conformal step for the "
+                                                               "interval level (0: fixed level)")
+
+
+# The app's defaults for the shared sections. Merged under whatever the user gives (file,
+# flags, --set), key by key: setting training.epochs keeps the app's monitor and patience.
+APP_DEFAULTS: dict[str, Any] = {
+    "regularization": {"l2": 1e-3, "dropout": 0.2},
+    "optimizer": {"name": "adam", "learning_rate": 1e-3, "clipnorm": 1.0},
+    "training": {"epochs": 30, "batch_size": 256, "validation_split": 0.2, "monitor": "val_mae",
+                 "patience": 4},
+}
+
+
+class TsConfig(ExperimentConfig):
+    """Defaults are chosen for honesty on noisy prices and speed on 2 CPU cores: a small
+    2x32 LSTM over 30 days, L2(1e-3) + Dropout(0.2), Adam(1e-3, clipnorm 1), Huber loss,
+    early stopping on the validation MAE (patience 4; the loss would include the L2 penalty,
+    which keeps falling) of a time-ordered 20% tail, forecasts shrunk toward the random walk
+    by a factor fitted on that tail."""
+
+    data: TsDataConfig = Field(default_factory=TsDataConfig)
+    model: TsModelConfig = Field(default_factory=TsModelConfig)
+    backtest: TsBacktestConfig = Field(default_factory=TsBacktestConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _app_defaults(cls, data: Any) -> Any:
+        return merge_under(APP_DEFAULTS, data) if isinstance(data, dict) else data

@@ -1,0 +1,228 @@
+"""Time-series data: one place per source (bundled sample, CSV, yfinance in :mod:`.yahoo`) and
+one cleaning step that every source goes through.
+
+Missing-value policy (stated in every run's notes when it applies):
+- a row whose target is missing is dropped: returns are taken between consecutive quoted rows;
+- a missing Open/High/Low/Close/Volume value is carried forward from the previous row (never
+  filled backwards, which would leak the future); leading rows still missing are dropped;
+- calendar gaps are not filled: the series is a sequence of observations; a gap much longer
+  than the usual spacing is reported.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from regapps.shared.environment import cache_dir
+from regapps.shared.errors import DataError
+from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file
+
+from .config import TsDataConfig
+
+log = logging.getLogger(__name__)
+
+SAMPLE = PackagedFile(
+    requirement="bokeh-sampledata==2026.1",
+    archive="bokeh_sampledata-2026.1-py3-none-any.whl",
+    archive_sha256="f40331a40ca30c64a1c1471835aad9006b61b0d9731a3f649ee8cbbf48d3822f",
+    members=("bokeh_sampledata/_data/stocks.csv.gz",),
+    sha256="5abadf99b2d394f920120a27de6f0df129859d71d4cfb0bf661bcc99446ab1fd",
+    cache_name="bokeh-sampledata-2026.1-stocks.csv.gz",
+    binary=True,
+)
+SAMPLE_TICKERS = ("AAPL", "IBM", "MSFT", "GOOG")
+PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
+MISSING_TOKENS = {"", "null", "nan", "na", "n/a", "none", "-"}
+GAP_FACTOR = 10  # a gap this many times the median spacing (and over a week) is reported
+
+
+@dataclass
+class TsData:
+    """A cleaned series: sorted unique dates, a positive-or-not float ``target`` column and,
+    when the source has them, ``open/high/low/close/volume``."""
+
+    frame: pd.DataFrame
+    source: str
+    target_name: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.frame.index)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.frame["target"].to_numpy(dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256(pd.DatetimeIndex(self.frame.index).as_unit("s").asi8.tobytes())
+        digest.update(np.ascontiguousarray(self.frame.to_numpy(dtype=np.float64)).tobytes())
+        return digest.hexdigest()
+
+
+def load_series(cfg: TsDataConfig, *, cache: Path | None = None) -> TsData:
+    """Load, clean and date-slice the configured series."""
+    root = Path(cache or cache_dir())
+    if cfg.csv is not None or cfg.source == "csv":
+        if not cfg.csv:
+            raise DataError("--source csv needs --csv PATH")
+        data = read_csv_series(Path(cfg.csv), date_col=cfg.date_col, target_col=cfg.target_col)
+    elif cfg.source == "sample":
+        data = load_sample(cfg.ticker, root, target_col=cfg.target_col)
+    else:
+        from .yahoo import load_yahoo
+
+        raw = load_yahoo(cfg.ticker, cfg.interval, root, refresh_hours=cfg.refresh_hours)
+        data = clean_frame(raw, f"yfinance {cfg.ticker} ({cfg.interval})", date_col="Date",
+                           target_col=cfg.target_col)
+    return slice_dates(data, cfg.start, cfg.end)
+
+
+def load_sample(ticker: str, cache: Path, *, target_col: str | None = None) -> TsData:
+    """Daily prices bundled in the pinned bokeh-sampledata wheel (Quandl WIKI, public domain)."""
+    if ticker not in SAMPLE_TICKERS:
+        raise DataError(f"the sample source has no ticker {ticker!r}; valid: {', '.join(SAMPLE_TICKERS)}")
+    path = fetch_packaged_file(SAMPLE, cache)
+    frame = pd.read_csv(path, compression="gzip", dtype=str, keep_default_na=False)
+    frame = frame[frame["Ticker"] == ticker].drop(columns="Ticker")
+    return clean_frame(frame, f"sample {ticker} (bokeh-sampledata 2026.1, Quandl WIKI)",
+                       date_col="Date", target_col=target_col)
+
+
+def read_csv_series(path: Path, *, date_col: str | None = None,
+                    target_col: str | None = None) -> TsData:
+    """A Yahoo-format CSV (Date, Open, High, Low, Close, Adj Close, Volume) or any CSV with a
+    date column and a numeric target column."""
+    if not path.is_file():
+        raise DataError(f"CSV file not found: {path}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable CSV file: {str(exc).splitlines()[0][:200]}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty") from exc
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return clean_frame(frame, str(path), date_col=date_col, target_col=target_col)
+
+
+def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
+                target_col: str | None = None) -> TsData:
+    """Validate and normalise a raw string frame; see the module docstring for the policy."""
+    columns = [str(c).strip() for c in raw.columns]
+    raw = raw.set_axis(columns, axis=1)
+    date_name = date_col or "Date"
+    if date_name not in raw.columns:
+        raise DataError(f"{where} has no date column {date_name!r} (columns: "
+                        f"{', '.join(columns[:12])}); pass --date-col")
+    target_name = target_col or next((c for c in ("Adj Close", "Close") if c in raw.columns), None)
+    if target_name is None or target_name not in raw.columns:
+        wanted = target_col or "Adj Close or Close"
+        raise DataError(f"{where} has no target column {wanted!r} (columns: "
+                        f"{', '.join(columns[:12])}); pass --target-col")
+    if len(raw) == 0:
+        raise DataError(f"{where} has no rows")
+    notes: list[str] = []
+    dates = _parse_dates(raw[date_name], where, date_name)
+    frame = pd.DataFrame(index=dates)
+    frame["target"] = _numeric(raw[target_name], where, target_name)
+    for name, key in PRICE_COLUMNS.items():
+        if name in raw.columns and name != target_name:
+            frame[key] = _numeric(raw[name], where, name)
+    if target_name == "Close":
+        frame["close"] = frame["target"]
+    frame.index.name = "date"
+    duplicated = frame.index[frame.index.duplicated()]
+    if len(duplicated):
+        raise DataError(f"{where} has duplicated dates ({len(duplicated)}, first "
+                        f"{duplicated[0].date()}); remove them or aggregate first")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()
+        notes.append(f"{where}: dates were not in order; sorted them")
+    frame = _apply_missing_policy(frame, notes)
+    if len(frame) == 0:
+        raise DataError(f"{where} has no rows with a {target_name!r} value")
+    _report_gaps(frame.index, where, notes)
+    for note in notes:
+        log.warning(note)
+    return TsData(frame=frame, source=where, target_name=target_name, notes=notes)
+
+
+def _parse_dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:
+    """Dates keep their local wall-clock time: a trailing UTC offset (yfinance writes
+    ``2020-01-02 00:00:00-05:00``) is dropped rather than converted, so days stay days."""
+    text = column.astype(str).str.strip()
+    naive = text.str.replace(r"(?:[+-]\d{2}:?\d{2}|Z)$", "", regex=True)
+    parsed = pd.to_datetime(naive, errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"{where}: {name} value {text.iloc[row]!r} (data row {row + 1}) is not a date")
+    return pd.DatetimeIndex(parsed)
+
+
+def _numeric(column: pd.Series, where: str, name: str) -> np.ndarray:
+    text = column.astype(str).str.strip()
+    missing = text.str.lower().isin(MISSING_TOKENS).to_numpy()
+    values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) & ~missing
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"{where}: column {name!r} has a non-numeric value {text.iloc[row]!r} "
+                        f"(data row {row + 1})")
+    if np.isinf(values).any():
+        raise DataError(f"{where}: column {name!r} has infinite values")
+    return values
+
+
+def _apply_missing_policy(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    missing_target = int(frame["target"].isna().sum())
+    if missing_target:
+        frame = frame[frame["target"].notna()]
+        notes.append(f"dropped {missing_target} rows with a missing target value "
+                     "(returns are taken between consecutive quoted rows)")
+    empty = [c for c in frame.columns if c != "target" and frame[c].isna().all()]
+    if empty:
+        frame = frame.drop(columns=empty)
+        notes.append(f"column(s) {', '.join(empty)} have no values; not used")
+    others = [c for c in frame.columns if c != "target"]
+    if others and frame[others].isna().to_numpy().any():
+        filled = int(frame[others].isna().sum().sum())
+        frame = frame.copy()
+        frame[others] = frame[others].ffill()  # forward only: never fill from the future
+        still = frame[others].isna().any(axis=1).to_numpy()
+        lead = int(np.argmax(~still))  # after ffill, only leading rows can still be missing
+        frame = frame.iloc[lead:]
+        notes.append(f"carried {filled} missing open/high/low/close/volume values forward "
+                     f"from earlier rows" + (f"; dropped {lead} leading rows" if lead else ""))
+    return frame
+
+
+def _report_gaps(index: pd.Index, where: str, notes: list[str]) -> None:
+    if len(index) < 3:
+        return
+    steps = np.diff(pd.DatetimeIndex(index).as_unit("s").asi8) / 86_400.0
+    median = float(np.median(steps))
+    worst = int(np.argmax(steps))
+    if steps[worst] > max(7.0, GAP_FACTOR * median):
+        notes.append(f"{where}: largest gap is {steps[worst]:.0f} days ({index[worst].date()} to "
+                     f"{index[worst + 1].date()}); gaps are not filled")
+
+
+def slice_dates(data: TsData, start: str | None, end: str | None) -> TsData:
+    frame = data.frame
+    if start:
+        frame = frame[frame.index >= pd.Timestamp(start)]
+    if end:
+        frame = frame[frame.index <= pd.Timestamp(end)]
+    if len(frame) == 0:
+        raise DataError(f"{data.source} has no rows between {start or 'the start'} and {end or 'the end'}")
+    return TsData(frame=frame, source=data.source, target_name=data.target_name, notes=data.notes)

@@ -1,0 +1,161 @@
+"""The time-series app's Python API: backtest and forecast. Each returns a plain dict and writes
+a complete run directory (config.json with "meta", metrics.json, CSVs, PNG, report.md; status
+last)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regapps.shared.environment import versions
+from regapps.shared.modelio import save_model
+from regapps.shared.runs import Run
+
+from . import plots
+from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest
+from .config import TsConfig
+from .data import TsData, load_series
+from .features import Prepared, prepare
+from .metrics import final_bands
+from .model import LstmForecaster
+from .report import backtest_report, forecast_report, metric_rows
+
+log = logging.getLogger(__name__)
+APP = "ts"
+INTERVAL_METHOD = (
+    "filtered historical simulation: empirical quantiles of the LSTM's walk-forward residuals, "
+    "per horizon step, each divided by the EWMA volatility (RiskMetrics, lambda {lam}) known at "
+    "its origin and rescaled by the volatility at the forecast origin; the quantile level adapts "
+    "online to past misses (adaptive conformal inference, step {gamma}); in the backtest only "
+    "residuals and misses already observed at each origin are used")
+
+
+def load_prepared(config: TsConfig) -> tuple[TsData, Prepared]:
+    data = load_series(config.data)
+    prep = prepare(data, config.data.transform, config.backtest.ewma_lambda)
+    plan_origins(prep, config)  # too-short series fail here, before a run directory exists
+    return data, prep
+
+
+def backtest(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
+             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None) -> dict[str, Any]:
+    """Walk-forward evaluation of the LSTM and the baselines on the configured series."""
+    data, prep = prepared or load_prepared(config)
+    run = Run.create(runs_dir, APP, "backtest", name or _run_name(config, data))
+    with run.guard():
+        run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, prep, config)})
+        bt = run_backtest(prep, config, lambda: LstmForecaster(config, verbose=verbose))
+        _write_backtest(run, prep, config, bt, data)
+        result = _backtest_summary(config, bt, prep, data)
+        run.write_json("metrics.json", result)
+        backtest_report(config, data, prep, bt, result).write(run.path)
+        run.complete()
+    return {"run_dir": str(run.path), **result}
+
+
+def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
+             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None) -> dict[str, Any]:
+    """Backtest (for the model's real skill and its residuals), then fit on all data and
+    forecast the next ``horizon`` steps with intervals from the walk-forward residuals."""
+    data, prep = prepared or load_prepared(config)
+    run = Run.create(runs_dir, APP, "forecast", name or _run_name(config, data))
+    with run.guard():
+        run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, prep, config)})
+        bt = run_backtest(prep, config, lambda: LstmForecaster(config, verbose=verbose))
+        _write_backtest(run, prep, config, bt, data)
+        final = LstmForecaster(config, verbose=verbose)
+        last = len(prep) - 1
+        fit_info = final.fit(prep, last, run_dir=run.path)
+        save_model(final.model, run.file("model.keras"))
+        rows = _future(prep, final, bt, config)
+        run.write_csv("forecast.csv", rows, ["date", "forecast", "lower", "upper"])
+        summary = _backtest_summary(config, bt, prep, data)
+        result = {"forecast": rows, "backtest": summary["metrics"],
+                  "backtest_interval_coverage": summary["interval_coverage"],
+                  "interval_level": config.backtest.interval_level,
+                  "interval_method": summary["interval_method"], "final_fit": fit_info,
+                  "last_date": str(prep.dates[last].date()), "last_value": float(prep.level[last]),
+                  "notes": summary["notes"]}
+        run.write_json("metrics.json", result)
+        hist = slice(max(0, last - 250), last + 1)
+        plots.forecast(prep.dates[hist], prep.level[hist], pd.to_datetime([r["date"] for r in rows]),
+                       np.array([r["forecast"] for r in rows]), np.array([r["lower"] for r in rows]),
+                       np.array([r["upper"] for r in rows]), run.file("forecast.png"),
+                       f"{data.source}: next {config.model.horizon} steps", config.backtest.interval_level)
+        forecast_report(config, data, result).write(run.path)
+        run.complete()
+    return {"run_dir": str(run.path), **result}
+
+
+def _future(prep: Prepared, final: LstmForecaster, bt: Backtest, config: TsConfig) -> list[dict[str, Any]]:
+    last = len(prep) - 1
+    path = np.cumsum(final.predict(prep, np.array([last]))[0])
+    zlo, zhi = final_bands(bt.z, bt.levels)
+    scale = prep.sigma[last] * np.sqrt(np.arange(1, len(path) + 1))
+    centre = prep.y[last] + path
+    dates = future_dates(prep.dates, len(path))
+    return [{"date": str(d.date()), "forecast": float(prep.to_level(c)),
+             "lower": float(prep.to_level(c + lo * s)), "upper": float(prep.to_level(c + hi * s))}
+            for d, c, lo, hi, s in zip(dates, centre, zlo, zhi, scale)]
+
+
+def future_dates(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
+    """The next ``n`` dates: business days for weekday-only daily data (exchange holidays are
+    not known, so a holiday may appear), else the series' own frequency or median spacing."""
+    last = dates[-1]
+    recent = dates[-30:]
+    step = pd.Series(recent).diff().median()
+    if (recent.dayofweek < 5).all() and step <= pd.Timedelta(days=1.5):
+        return pd.bdate_range(last + pd.offsets.BDay(1), periods=n)
+    freq = pd.infer_freq(recent) if len(recent) >= 3 else None
+    if freq:
+        return pd.date_range(last, periods=n + 1, freq=freq)[1:]
+    return pd.DatetimeIndex([last + step * (i + 1) for i in range(n)])
+
+
+def _backtest_summary(config: TsConfig, bt: Backtest, prep: Prepared, data: TsData) -> dict[str, Any]:
+    return {"metrics": bt.metrics, "interval_coverage": bt.interval_coverage,
+            "interval_level": config.backtest.interval_level, "interval_n": bt.interval_n,
+            "interval_method": INTERVAL_METHOD.format(lam=config.backtest.ewma_lambda,
+                                                      gamma=config.backtest.adapt_rate),
+            "horizon": config.model.horizon, "n_test": int(len(bt.origins)),
+            "test_start": str(prep.dates[bt.origins[0]].date()),
+            "test_end": str(prep.dates[bt.origins[-1] + config.model.horizon].date()),
+            "mase_scale": bt.mase_scale,
+            "mase_note": "MASE on log prices (y), scaled by the in-sample naive MAE at the same horizon",
+            "refits": bt.refits, "notes": data.notes + bt.notes}
+
+
+def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, data: TsData) -> None:
+    h = config.model.horizon
+    y0 = prep.y[bt.origins]
+    target = bt.origins + h
+    level = {m: prep.to_level(y0 + p[:, -1]) for m, p in bt.paths.items()}
+    lower, upper = prep.to_level(bt.lower[:, -1]), prep.to_level(bt.upper[:, -1])
+    frame = pd.DataFrame({"origin_date": prep.dates[bt.origins].date, "target_date": prep.dates[target].date,
+                          "actual": prep.level[target], **level, "lower": lower, "upper": upper})
+    run.write_text("predictions.csv", frame.to_csv(index=False))
+    run.write_csv("metrics.csv", metric_rows(bt.metrics))
+    run.write_csv("refits.csv", bt.refits)
+    plots.backtest(prep.dates[target], prep.level[target], {m: level[m] for m in (MODEL, *BASELINES)},
+                   lower, upper, run.file("backtest.png"),
+                   f"{data.source}: walk-forward, {h}-step ahead", config.backtest.interval_level)
+
+
+def _run_name(config: TsConfig, data: TsData) -> str:
+    d = config.data
+    base = Path(d.csv).stem if d.csv else d.ticker
+    return f"{base}-h{config.model.horizon}"
+
+
+def _meta(data: TsData, prep: Prepared, config: TsConfig) -> dict[str, Any]:
+    return {"app": APP, "created": datetime.now().isoformat(timespec="seconds"),
+            "versions": versions(), "seed": config.training.seed, "data_source": data.source,
+            "data_sha256": data.checksum(), "target_column": data.target_name,
+            "transform": prep.transform, "features": prep.feature_names, "n_rows": len(prep),
+            "first_date": str(prep.dates[0].date()), "last_date": str(prep.dates[-1].date()),
+            "notes": data.notes}
