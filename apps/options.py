@@ -197,9 +197,10 @@ def compare_choice(optimizers: str | None, regularizers: str | None) -> tuple[st
 
 def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
     def human(r: dict[str, Any]) -> str:
-        lines = [f"{app} compare ({r['metric']}): winner {r['winner']} -> {r['run_dir']}"]
-        lines += [f"  {row['variant']:<15} best {row['best']:.4f}  final {row['final']:.4f}  "
-                  f"epochs to best {row['epochs_to_best']}  {row['seconds']:.1f} s" for row in r["results"]]
+        lines = [f"{app} compare: winner {r['winner']} by validation {r['metric']} -> {r['run_dir']}"]
+        lines += [f"  {row['variant']:<15} {r['metric']} {row['score']:.4f}  {row['curve']} best "
+                  f"{row['best']:.4f} (epoch {row['epochs_to_best']}), final {row['final']:.4f}  "
+                  f"{row['seconds']:.1f} s" for row in r["results"]]
         return "\n".join(lines)
 
     return human

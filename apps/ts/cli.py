@@ -149,3 +149,102 @@ def forecast(
 
 def _n(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def cv(
+    grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
+    seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
+    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
+    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
+    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
+    test_size: TestSize = None, refit_every: RefitEvery = None,
+    epochs: o.Epochs = None, patience: o.Patience = None, seed: o.Seed = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the
+    backtest's test window, then backtest the best configuration on that window once."""
+    from regapps.shared.selection.runner import make_plan
+
+    from .config import TsConfig
+
+    base = _cv_base(config, set_, source=source, ticker=ticker, csv=csv, date_col=date_col,
+                    target_col=target_col, start=start, end=end, interval=interval,
+                    transform=transform, lookback=lookback, horizon=horizon, test_size=test_size,
+                    refit_every=refit_every, epochs=epochs, patience=patience, seed=seed)
+    plan = make_plan(TsConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
+                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
+    base.pop("search", None)
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.environment import import_tensorflow
+        from regapps.shared.selection.runner import run_cv
+
+        from . import task
+        from .cv import cv_spec
+
+        cfg = TsConfig.model_validate(base)
+        prepared = task.load_prepared(cfg)
+        import_tensorflow(verbose)
+        with o.trial_progress(not json_) as progress:
+            return run_cv(cv_spec(cfg, prepared), plan, base, runs_dir=runs_dir, name=name,
+                          resume=resume, split_seed=base["training"]["seed"], progress=progress)
+
+    o.run_command(json_, verbose, body, o.cv_human("ts"), tensorflow=False)
+
+
+@app.command()
+def compare(
+    optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
+    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
+    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
+    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
+    test_size: TestSize = None, epochs: o.Epochs = None, seed: o.Seed = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Train each optimizer or regularizer on the same walk-forward split, budget and seed."""
+    from regapps.shared.selection.compare import variants
+
+    from .config import TsConfig
+
+    kind, names = o.compare_choice(optimizers, regularizers)
+    base = _cv_base(config, set_, source=source, ticker=ticker, csv=csv, date_col=date_col,
+                    target_col=target_col, start=start, end=end, interval=interval,
+                    transform=transform, lookback=lookback, horizon=horizon, test_size=test_size,
+                    epochs=epochs, seed=seed)
+    base.pop("search", None)
+    variants(kind, names, base)
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.environment import import_tensorflow
+        from regapps.shared.selection.compare import run_compare
+
+        from . import task
+        from .cv import TsCVTask
+
+        cfg = TsConfig.model_validate(base)
+        data, prep = task.load_prepared(cfg)
+        import_tensorflow(verbose)
+        return run_compare("ts", TsConfig, TsCVTask(prep, cfg), base, kind, names,
+                           runs_dir=runs_dir, name=name, data_source=data.source)
+
+    o.run_command(json_, verbose, body, o.compare_human("ts"), tensorflow=False)
+
+
+def _cv_base(config: Path | None, sets: list[str] | None, **given: Any) -> dict[str, Any]:
+    from .config import TsConfig
+
+    if given.get("csv") and not given.get("source"):
+        given["source"] = "csv"
+    sections = {"data": ("source", "ticker", "csv", "date_col", "target_col", "start", "end",
+                         "interval", "transform"),
+                "model": ("lookback", "horizon"), "backtest": ("test_size", "refit_every")}
+    flags = o.training_flags(epochs=given.pop("epochs", None), patience=given.pop("patience", None),
+                             seed=given.pop("seed", None))
+    for section, keys in sections.items():
+        flags.update({f"{section}.{k}": given[k] for k in keys if k in given})
+    return o.base_tree(TsConfig, config, flags, sets or [])

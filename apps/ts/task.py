@@ -42,10 +42,12 @@ def load_prepared(config: TsConfig) -> tuple[TsData, Prepared]:
 
 
 def backtest(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None) -> dict[str, Any]:
-    """Walk-forward evaluation of the LSTM and the baselines on the configured series."""
+             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None,
+             folder: Path | None = None) -> dict[str, Any]:
+    """Walk-forward evaluation of the LSTM and the baselines on the configured series (a run
+    under ``runs_dir/ts``, or under ``folder``, e.g. a cv run's final test)."""
     data, prep = prepared or load_prepared(config)
-    run = Run.create(runs_dir, APP, "backtest", name or _run_name(config, data))
+    run = Run.create(runs_dir, APP, "backtest", name or _run_name(config, data), folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, prep, config)})
         bt = run_backtest(prep, config, lambda: LstmForecaster(config, verbose=verbose))

@@ -60,15 +60,19 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
         run.write_json("config.json", {"base": dict(base), "kind": kind, "variants": flags_by_variant})
         rows, histories = [], {}
         metric = task.metric
+        curve = metric  # the per-epoch curve compared: the task's metric if Keras logs it, else loss
         for variant, config in configs.items():
             result = task.fit_score(config, train_idx, val_idx)
             history = result.history or {}
             histories[variant] = history
-            series = [v for v in history.get(f"val_{metric}", []) if v is not None]
-            pick = max if task.greater_is_better else min
-            best = pick(series) if series else math.nan
-            rows.append({"variant": variant, "final": series[-1] if series else math.nan,
-                         "best": best, "epochs_to_best": (series.index(best) + 1) if series else None,
+            if f"val_{curve}" not in history:
+                curve = "loss"
+            series = [v for v in history.get(f"val_{curve}", []) if v is not None]
+            higher = task.greater_is_better and curve == metric
+            best = (max if higher else min)(series) if series else math.nan
+            rows.append({"variant": variant, "curve": f"val_{curve}",
+                         "final": series[-1] if series else math.nan, "best": best,
+                         "epochs_to_best": (series.index(best) + 1) if series else None,
                          "epochs_run": result.epochs_run, "score": result.score,
                          "seconds": round(result.seconds, 2)})
             run.write_csv("comparison.csv", rows)
@@ -83,9 +87,11 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
             f"{len(rows)} variants on {data_source or 'the training data'}, one train/validation split, "
             f"seed {first.seed}, up to {first.epochs} epochs each"
             + (f", learning rate {configs[names[0]].optimizer.learning_rate:g} for every optimizer" if kind == "optimizers" else "")
-            + f". 'score' is the validation {metric} "
-            f"of the weights kept at the end (best epoch when restore_best is on). Best: {ranked[0]['variant']}.")
-        rep.section("Results").table(rows, ["variant", "final", "best", "epochs_to_best", "epochs_run", "score", "seconds"])
+            + f". 'final' and 'best' read the per-epoch {rows[0]['curve']} curve; 'score' is the "
+            f"validation {metric} of the weights kept at the end (the best epoch's when restore_best "
+            f"is on). Best by score: {ranked[0]['variant']}.")
+        rep.section("Results").table(rows, ["variant", "curve", "final", "best", "epochs_to_best",
+                                            "epochs_run", "score", "seconds"])
         rep.section("Learning curves")
         for title, file in images:
             rep.image(file, title)

@@ -56,12 +56,13 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
 def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path = Path("runs"),
            name: str | None = None, resume: Path | None = None, split_seed: int = 0,
            progress: Progress | None = None) -> dict[str, Any]:
+    splits = spec.task.splits(plan.folds, split_seed)  # too few samples: fail before a run exists
     run = open_or_create(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume)
     with run.guard():
         store = TrialStore(run.file("cv_results.csv"), list(plan.space))
         if resume is not None:
             log.info("resuming: %d of %d trials already finished", len(store.rows), plan.total_trials())
-        run_search(spec.task, spec.config_cls, base, plan, store, split_seed=split_seed, progress=progress)
+        run_search(spec.task, spec.config_cls, base, plan, store, splits=splits, progress=progress)
         summary = summarize(plan, store, spec.task.greater_is_better)
         run.write_csv("summary.csv", summary.rows)
         best_params = {k: summary.best[k] for k in plan.space}

@@ -95,8 +95,7 @@ def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: M
 
 
 def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
-               store: TrialStore, *, split_seed: int, progress: Progress | None = None) -> None:
-    splits = task.splits(plan.folds, split_seed)
+               store: TrialStore, *, splits: Sequence[Split], progress: Progress | None = None) -> None:
     done = store.done()
     alive = list(range(len(plan.candidates)))
     sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()

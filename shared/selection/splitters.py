@@ -29,11 +29,10 @@ def walk_forward(n: int, folds: int, gap: int, min_train: int) -> list[Split]:
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
-    try:
-        splits = list(TimeSeriesSplit(n_splits=folds, gap=gap).split(np.zeros(n)))
-    except ValueError as exc:
-        raise ConfigError(f"{n} samples are too few for {folds} walk-forward folds with a gap of {gap}") from exc
-    if len(splits[0][0]) < min_train:
-        raise ConfigError(f"the first walk-forward fold would train on {len(splits[0][0])} samples; "
-                          f"at least {min_train} are needed: use fewer --folds")
-    return splits
+    # equal validation blocks at the end, as large as n / (folds + 1) when the history allows,
+    # shrunk so that the first fold still trains on at least min_train samples
+    block = min(n // (folds + 1), (n - gap - min_train) // folds)
+    if block < 1:
+        raise ConfigError(f"{n} samples are too few for {folds} walk-forward folds: each needs "
+                          f"{min_train} training samples and a gap of {gap}; use fewer --folds")
+    return list(TimeSeriesSplit(n_splits=folds, gap=gap, test_size=block).split(np.zeros(n)))

@@ -37,7 +37,7 @@ def test_walk_forward_never_trains_on_the_future() -> None:
 @pytest.mark.parametrize("call, fragment", [
     (lambda: stratified_kfold(np.array([0, 0, 1, 1]), 1, 0), "--folds must be at least 2"),
     (lambda: stratified_kfold(np.array([0] * 10 + [1] * 2), 3, 0), r"larger than the smallest class \(2"),
-    (lambda: walk_forward(30, 5, gap=10, min_train=20), "too few|first walk-forward fold"),
+    (lambda: walk_forward(30, 5, gap=10, min_train=20), "30 samples are too few for 5 walk-forward folds"),
 ])
 def test_splitter_errors(call: Any, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):

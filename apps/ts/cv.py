@@ -1,0 +1,72 @@
+"""Cross-validation for the time-series app: walk-forward folds over the history before the
+backtest's test window. Each fold fits the LSTM at the end of its training rows (scaler and
+early-stopping tail inside those rows) and scores MASE on forecast origins after a gap of
+lookback + horizon rows; no fold reads a target inside the test window."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regapps.shared.errors import DataError
+from regapps.shared.selection.runner import CVSpec
+from regapps.shared.selection.search import TrialResult
+from regapps.shared.selection.splitters import Split, walk_forward
+
+from . import task
+from .backtest import in_sample_naive_mae, min_history, plan_origins
+from .config import TsConfig
+from .data import TsData
+from .features import Prepared
+from .model import LstmForecaster
+
+
+class TsCVTask:
+    metric = "mase"
+    greater_is_better = False
+
+    def __init__(self, prep: Prepared, config: TsConfig):
+        self.prep = prep
+        self.config = config
+        origins, _ = plan_origins(prep, config)
+        self.test_start = int(origins[0])  # selection never looks at or after this row
+
+    def splits(self, folds: int, seed: int) -> list[Split]:
+        m = self.config.model
+        return walk_forward(self.test_start, folds, gap=m.lookback + m.horizon,
+                            min_train=min_history(self.prep, self.config))
+
+    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
+        horizon = config.model.horizon
+        origin = int(train_idx[-1])
+        origins = val_idx[val_idx + horizon < self.test_start]
+        if len(origins) == 0:
+            raise DataError("a validation fold has no forecast origin before the test window; use fewer --folds")
+        forecaster = LstmForecaster(config)
+        forecaster.fit(self.prep, origin)
+        path = np.cumsum(forecaster.predict(self.prep, origins), axis=1)[:, -1]
+        actual = self.prep.y[origins + horizon] - self.prep.y[origins]
+        mase = float(np.mean(np.abs(path - actual)) / in_sample_naive_mae(self.prep, origin, horizon))
+        fit = forecaster.fit_result
+        return TrialResult(mase, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
+
+
+def cv_spec(config: TsConfig, prepared: tuple[TsData, Prepared]) -> CVSpec:
+    data, prep = prepared
+
+    def refit(best: Any, folder: Path) -> dict[str, Any]:
+        result = task.backtest(best, folder=folder, name="best-backtest", prepared=prepared)
+        rel = Path(result["run_dir"]).relative_to(folder)
+        return {"run_dir": result["run_dir"], "metrics": {"test": _flat(result["metrics"])},
+                "images": [("Walk-forward backtest of the best configuration against naive",
+                            str(rel / "backtest.png"))]}
+
+    return CVSpec(app=task.APP, config_cls=TsConfig, task=TsCVTask(prep, config), refit=refit,
+                  data_source=data.source)
+
+
+def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``{"lstm": {"mase": ...}, "naive": {...}}`` -> ``{"lstm_mase": ..., ...}`` for tables."""
+    return {f"{model}_{k}": v for model, values in metrics.items() for k, v in values.items()
+            if k in ("mase", "mae", "rmse", "directional_accuracy")}

@@ -1,0 +1,66 @@
+"""`regapps ts cv` / `compare`: walk-forward folds stay before the test window, the scaler is
+fitted inside each fold, a learnable configuration beats a crippled one, the test is backtested once."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from regapps.apps.ts.config import TsConfig
+from regapps.apps.ts.cv import TsCVTask
+from regapps.apps.ts.features import prepare
+from regapps.shared.config import build_config
+
+from ..helpers import assert_one_error, main_json
+from ..ts.synth import ar1_returns, price_frame, series, write_csv
+
+
+def _config(**flags: Any) -> TsConfig:
+    return build_config(TsConfig, flags={"data.source": "csv", "backtest.test_size": 100, **flags})
+
+
+def test_folds_precede_the_test_window_with_a_gap() -> None:
+    config = _config(**{"model.lookback": 20})
+    prep = prepare(series(ar1_returns(900, 0.5, seed=1)))
+    task = TsCVTask(prep, config)
+    splits = task.splits(3, 0)
+    assert len(splits) == 3
+    for train, val in splits:
+        assert train.max() + 20 + 1 < val.min()  # gap of lookback + horizon
+        assert val.max() < task.test_start
+
+
+def test_scaler_is_fitted_inside_the_fold() -> None:
+    from regapps.apps.ts.features import Scaler
+
+    prep = prepare(series(ar1_returns(900, 0.5, seed=1)))
+    task = TsCVTask(prep, _config())
+    train, _ = task.splits(3, 0)[0]
+    fold_scaler, full_scaler = Scaler.fit(prep, int(train[-1])), Scaler.fit(prep, len(prep) - 1)
+    assert not np.allclose(fold_scaler.target_scale, full_scaler.target_scale)
+
+
+@pytest.mark.slow
+def test_ts_cv_prefers_a_trainable_model(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "ar.csv", price_frame(ar1_returns(2000, 0.7, seed=2), ohlcv=True))
+    result = main_json("ts", "cv", "--csv", str(path), "--grid", "learning_rate=3e-3,1e-7",
+                       "--folds", "2", "--epochs", "8", "--test-size", "100", "--set", "model.shrink=false",
+                       "--set", "training.batch_size=64", "--runs-dir", str(tmp_path / "runs"), "--json")
+    assert result["best"]["params"]["optimizer.learning_rate"] == 3e-3
+    assert result["best"]["metric"] == "mase" and result["best"]["score"] < 0.95
+    with open(Path(result["run_dir"]) / "summary.csv", newline="") as handle:
+        rows = {float(r["optimizer.learning_rate"]): float(r["mean"]) for r in csv.DictReader(handle)}
+    assert rows[3e-3] < rows[1e-7]  # a learning rate too small to move the zero-initialised head
+    assert result["test"]["lstm_mase"] > 0 and Path(result["refit_run_dir"], "backtest.png").is_file()
+
+
+def test_ts_cv_bad_input(cli: Any, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "short.csv", price_frame(ar1_returns(300, 0.1)))
+    assert_one_error(cli("ts", "cv", "--csv", str(path), "--grid", "dropout=2", "--runs-dir", str(tmp_path)),
+                     "--grid regularization.dropout=2")
+    assert_one_error(cli("ts", "cv", "--csv", str(path), "--grid", "l2=0,1e-3", "--folds", "2",
+                         "--runs-dir", str(tmp_path)), "samples are too few for 2 walk-forward folds")
+    assert not (tmp_path / "ts").exists()
