@@ -38,7 +38,7 @@ RT_SNIPPETS = PackagedFile(
     binary=False,
 )
 # Snippets whose mean rating is within this distance of 0 are neither clearly positive nor
-# clearly negative; they are dropped (245 of 10,605) rather than labelled by a coin flip.
+# clearly negative; they are dropped (230 of 10,605) rather than labelled by a coin flip.
 RT_NEUTRAL_BAND = 0.25
 RT_TEST_SIZE = 0.2
 RT_SPLIT_SEED = 0  # fixed: every run, whatever its seed, is scored on the same test snippets
@@ -169,7 +169,6 @@ def load_rt_snippets(cache: Path) -> TextData:
                                               stratify=labels, random_state=RT_SPLIT_SEED)
     note = (f"rt-snippets: {neutral} snippets with |mean rating| < {RT_NEUTRAL_BAND} dropped "
             f"as neutral; {len(labels)} kept ({int(labels.sum())} positive)")
-    log.info(note)
     return TextData(list(x_tr), np.asarray(y_tr), list(x_te), np.asarray(y_te),
                     "rt-snippets (vaderSentiment 3.3.2 movieReviewSnippets_GroundTruth.txt)",
                     [note])

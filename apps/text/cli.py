@@ -1,0 +1,131 @@
+"""``regapps text``: thin Typer commands over :mod:`regapps.apps.text.task`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from regapps.apps import options as o
+
+app = typer.Typer(help="IMDB sentiment: an embedding model with BatchNormalization.",
+                  no_args_is_help=True)
+
+DATA, MODEL = "Data", "Model"
+Dataset = Annotated[Optional[str], typer.Option("--dataset", help="imdb (tensorflow-datasets; default) or rt-snippets (offline movie-review snippets).", rich_help_panel=DATA)]
+DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official aclImdb_v1.tar.gz or an extracted aclImdb/ folder ({train,test}/{pos,neg}/*.txt).", rich_help_panel=DATA)]
+Csv = Annotated[Optional[str], typer.Option("--csv", help="Labelled CSV (labels 0/1 or neg/pos).", rich_help_panel=DATA)]
+TextCol = Annotated[Optional[str], typer.Option("--text-col", help="CSV text column (default: text).", rich_help_panel=DATA)]
+LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="CSV label column (default: label).", rich_help_panel=DATA)]
+MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", help="Vocabulary size, n-grams included.", rich_help_panel=MODEL)]
+SequenceLength = Annotated[Optional[int], typer.Option("--sequence-length", help="Tokens kept per text (n-grams included).", rich_help_panel=MODEL)]
+Ngrams = Annotated[Optional[int], typer.Option("--ngrams", help="1 = words, 2 = words + bigrams, 3 = + trigrams.", rich_help_panel=MODEL)]
+EmbeddingDim = Annotated[Optional[int], typer.Option("--embedding-dim", help="Embedding size.", rich_help_panel=MODEL)]
+Pooling = Annotated[Optional[str], typer.Option("--pooling", help="average (bag of n-grams) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
+HiddenUnits = Annotated[Optional[int], typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
+RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` run directory.")]
+
+
+def _fmt(metrics: dict[str, Any] | None) -> str:
+    return "n/a" if not metrics else f"{metrics['accuracy']:.4f}"
+
+
+@app.command()
+def train(
+    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
+    label_col: LabelCol = None, max_tokens: MaxTokens = None, sequence_length: SequenceLength = None,
+    ngrams: Ngrams = None, embedding_dim: EmbeddingDim = None, pooling: Pooling = None,
+    hidden_units: HiddenUnits = None,
+    l1: o.L1 = None, l2: o.L2 = None, dropout: o.Dropout = None, batchnorm: o.BatchNorm = None,
+    optimizer: o.Optimizer = None, learning_rate: o.LearningRate = None,
+    weight_decay: o.WeightDecay = None, schedule: o.Schedule = None, batch_size: o.BatchSize = None,
+    epochs: o.Epochs = None, patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
+    validation_split: o.ValidationSplit = None, seed: o.Seed = None,
+    time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Train a model and write a run directory (config, history, metrics, model, plots, report)."""
+    from regapps.shared.config import build_config
+
+    from .config import TextConfig
+
+    flags = o.training_flags(l1=l1, l2=l2, dropout=dropout, batchnorm=batchnorm, optimizer=optimizer,
+                             learning_rate=learning_rate, weight_decay=weight_decay,
+                             schedule=schedule, batch_size=batch_size, epochs=epochs,
+                             patience=patience, early_stopping=early_stopping,
+                             validation_split=validation_split, seed=seed,
+                             time_budget=time_budget, tensorboard=tensorboard)
+    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "data.csv": csv,
+                  "data.text_col": text_col, "data.label_col": label_col,
+                  "model.max_tokens": max_tokens, "model.sequence_length": sequence_length,
+                  "model.ngrams": ngrams, "model.embedding_dim": embedding_dim,
+                  "model.pooling": pooling, "model.hidden_units": hidden_units})
+    cfg = build_config(TextConfig, config_file=config, flags=flags, sets=set_ or [])
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
+
+    def human(r: dict[str, Any]) -> str:
+        m = r["metrics"]
+        t = m["training"]
+        return (f"text train: validation accuracy {_fmt(m['validation'])}, test accuracy "
+                f"{_fmt(m['test'])} (best epoch {t['best_epoch']}/{t['epochs_run']}, "
+                f"{t['train_seconds']:.0f} s) -> {r['run_dir']}")
+
+    o.run_command(json_, verbose, body, human)
+
+
+@app.command()
+def evaluate(
+    run_dir: RunDir,
+    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="Score on this aclImdb archive or folder (its test/ split, else train/) instead of the run's test split.")] = None,
+    csv: Annotated[Optional[str], typer.Option("--csv", help="Score on this labelled CSV.")] = None,
+    text_col: Annotated[str, typer.Option("--text-col", help="CSV text column.")] = "text",
+    label_col: Annotated[str, typer.Option("--label-col", help="CSV label column.")] = "label",
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Accuracy, precision, recall, F1, ROC AUC and a confusion matrix of a trained model."""
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.evaluate(run_dir, data_dir=data_dir, csv=csv, text_col=text_col,
+                             label_col=label_col)
+
+    def human(r: dict[str, Any]) -> str:
+        m = r["metrics"]["test"]
+        auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+        return (f"text evaluate: accuracy {m['accuracy']:.4f}, precision {m['precision']:.4f}, "
+                f"recall {m['recall']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc} on {m['n']} texts "
+                f"-> {r['output_dir']}")
+
+    o.run_command(json_, verbose, body, human)
+
+
+@app.command()
+def predict(
+    run_dir: RunDir,
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify (quote each).")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="UTF-8 file with one text per line.")] = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Label (positive/negative) and probability for each text."""
+
+    def body() -> dict[str, Any]:
+        from . import task
+
+        return task.predict(run_dir, texts or [], file=file)
+
+    def human(r: dict[str, Any]) -> str:
+        return "\n".join(f"{p['label']} {p['probability']:.3f}  {_short(p['input'])}"
+                         for p in r["predictions"])
+
+    o.run_command(json_, verbose, body, human)
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
