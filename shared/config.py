@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .optimizers import OPTIMIZERS
@@ -86,12 +86,26 @@ class TrainingConfig(Section):
 
 
 class ExperimentConfig(Section):
-    """The parts every app shares. Apps add ``data`` and ``model`` sections."""
+    """The parts every app shares. Apps add ``data`` and ``model`` sections and their own
+    defaults for the shared ones through :meth:`app_defaults`."""
 
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @classmethod
+    def app_defaults(cls, given: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The app's defaults (may depend on what is given, e.g. a preset). Override in apps."""
+        return {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_app_defaults(cls, data: Any) -> Any:
+        """Given values go over the app's defaults key by key, so a partial section (``--seed 1``
+        is ``{"training": {"seed": 1}}``) keeps the app's other defaults instead of falling back
+        to the shared section's."""
+        return merge_under(cls.app_defaults(data), data) if isinstance(data, Mapping) else data
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

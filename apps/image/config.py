@@ -1,11 +1,13 @@
 """The image app's configuration: the shared sections plus ``data`` and ``model``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from regapps.shared.config import ExperimentConfig, Section, merge_under
+from regapps.shared.config import ExperimentConfig, Section
 
 from .model import PRESETS
 
@@ -62,11 +64,8 @@ class ImageConfig(ExperimentConfig):
     model: ImageModelConfig = Field(default_factory=ImageModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
-    @model_validator(mode="before")
     @classmethod
-    def _preset_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        model = data.get("model")
-        preset = model.get("preset", "article") if isinstance(model, dict) else "article"
-        return merge_under(PRESET_DEFAULTS.get(preset, {}), data)
+    def app_defaults(cls, given: Mapping[str, Any]) -> Mapping[str, Any]:
+        model = given.get("model")
+        preset = model.get("preset", "article") if isinstance(model, Mapping) else "article"
+        return PRESET_DEFAULTS.get(preset, {})

@@ -1,11 +1,13 @@
 """The text app's configuration: the shared sections plus ``data`` and ``model``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from regapps.shared.config import ExperimentConfig, Section, merge_under
+from regapps.shared.config import ExperimentConfig, Section
 
 Pooling = Literal["average", "conv"]
 
@@ -51,10 +53,6 @@ class TextConfig(ExperimentConfig):
     data: TextDataConfig = Field(default_factory=TextDataConfig)
     model: TextModelConfig = Field(default_factory=TextModelConfig)
 
-    @model_validator(mode="before")
     @classmethod
-    def _text_defaults(cls, data: Any) -> Any:
-        """Merge given values over the app's defaults key by key, so that a partial section
-        (``--seed 1`` is ``{"training": {"seed": 1}}``) keeps the app's other defaults instead of
-        falling back to the shared section's."""
-        return merge_under(TEXT_DEFAULTS, data) if isinstance(data, dict) else data
+    def app_defaults(cls, given: Mapping[str, Any]) -> Mapping[str, Any]:
+        return TEXT_DEFAULTS

@@ -3,13 +3,15 @@
 TensorFlow is touched."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import re
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from regapps.shared.config import ExperimentConfig, Section, merge_under
+from regapps.shared.config import ExperimentConfig, Section
 
 # Letters, digits and . - = after an optional leading ^ (index tickers such as ^GSPC):
 # nothing that can form a path ("/", "..", "\\") ever reaches a file name.
@@ -101,7 +103,6 @@ class TsConfig(ExperimentConfig):
     model: TsModelConfig = Field(default_factory=TsModelConfig)
     backtest: TsBacktestConfig = Field(default_factory=TsBacktestConfig)
 
-    @model_validator(mode="before")
     @classmethod
-    def _app_defaults(cls, data: Any) -> Any:
-        return merge_under(APP_DEFAULTS, data) if isinstance(data, dict) else data
+    def app_defaults(cls, given: Mapping[str, Any]) -> Mapping[str, Any]:
+        return APP_DEFAULTS

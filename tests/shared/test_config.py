@@ -92,3 +92,17 @@ def test_missing_and_binary_config_files(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(ConfigError, match="not UTF-8"):
         build_config(ExperimentConfig, config_file=path)
+
+
+class _AppConfig(ExperimentConfig):
+    @classmethod
+    def app_defaults(cls, given: object) -> dict[str, object]:
+        return {"regularization": {"l2": 1e-3, "dropout": 0.5}, "training": {"epochs": 7}}
+
+
+def test_app_defaults_survive_a_partial_section() -> None:
+    cfg = build_config(_AppConfig, flags={"regularization.l1": 0.01, "training.seed": 3})
+    assert (cfg.regularization.l1, cfg.regularization.l2, cfg.regularization.dropout) == (0.01, 1e-3, 0.5)
+    assert (cfg.training.epochs, cfg.training.seed) == (7, 3)
+    assert build_config(_AppConfig, flags={"regularization.l2": 0.0}).regularization.l2 == 0.0
+    assert _AppConfig.model_validate(cfg.to_dict()) == cfg  # a saved config reads back unchanged
