@@ -150,23 +150,3 @@ def _html_image(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'></figure>"
 
-
-# --- plain markdown helpers (string in, string out) ----------------------------------------
-
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    rows = [dict(r) for r in rows]
-    return _md_table(rows, list(columns or (rows[0].keys() if rows else [])))
-
-
-def key_values(mapping: Mapping[str, Any]) -> str:
-    return table([{"key": k, "value": v} for k, v in flatten(mapping).items()], ["key", "value"])
-
-
-def metrics_table(metrics: Mapping[str, Any]) -> str:
-    return table(*metrics_rows(metrics))
-
-
-def document(title: str, sections: Sequence[tuple[str, str]]) -> str:
-    parts = [f"# {title}\n"]
-    parts += [f"## {heading}\n\n{body.rstrip()}\n" for heading, body in sections if body]
-    return "\n".join(parts)

@@ -129,3 +129,79 @@ def predict(
 
 def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _data_flags(dataset: str | None, data_dir: str | None, csv: str | None, text_col: str | None,
+                label_col: str | None) -> dict[str, Any]:
+    return {"data.dataset": dataset, "data.data_dir": data_dir, "data.csv": csv,
+            "data.text_col": text_col, "data.label_col": label_col}
+
+
+@app.command()
+def cv(
+    grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
+    seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
+    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
+    label_col: LabelCol = None, epochs: o.Epochs = None, patience: o.Patience = None,
+    seed: o.Seed = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside
+    each training fold), refit the best on all training data, score the test split once."""
+    from regapps.shared.selection.runner import make_plan
+
+    from .config import TextConfig
+
+    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
+    flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
+    base = o.base_tree(TextConfig, config, flags, set_ or [])
+    plan = make_plan(TextConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
+                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
+    base.pop("search", None)
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.runner import run_cv
+
+        from .cv import cv_spec
+
+        spec = cv_spec(TextConfig.model_validate(base))
+        with o.trial_progress(not json_) as progress:
+            return run_cv(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
+                          split_seed=base["training"]["seed"], progress=progress)
+
+    o.run_command(json_, verbose, body, o.cv_human("text"))
+
+
+@app.command()
+def compare(
+    optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
+    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
+    label_col: LabelCol = None, epochs: o.Epochs = None, seed: o.Seed = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    json_: o.Json = False, verbose: o.Verbose = False,
+) -> None:
+    """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
+    from regapps.shared.selection.compare import variants
+
+    from .config import TextConfig
+
+    kind, names = o.compare_choice(optimizers, regularizers)
+    flags = o.training_flags(epochs=epochs, seed=seed)
+    flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
+    base = o.base_tree(TextConfig, config, flags, set_ or [])
+    base.pop("search", None)
+    variants(kind, names, base)
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.compare import run_compare
+
+        from . import task
+        from .cv import TextCVTask
+
+        data = task.load_config_data(TextConfig.model_validate(base))
+        return run_compare("text", TextConfig, TextCVTask(data), base, kind, names,
+                           runs_dir=runs_dir, name=name, data_source=data.source)
+
+    o.run_command(json_, verbose, body, o.compare_human("text"))

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from regapps.shared import plots, report
+from regapps.shared import plots
+from regapps.shared.report import Report, metrics_rows
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
@@ -31,14 +32,16 @@ def load_config_data(config: TextConfig) -> TextData:
 
 
 def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-          verbose: int = 1) -> dict[str, Any]:
-    """Load data, train the configured model, evaluate it, and write a complete run directory."""
-    data = load_config_data(config)
+          verbose: int = 1, folder: Path | None = None, data: TextData | None = None) -> dict[str, Any]:
+    """Load data, train the configured model, evaluate it, and write a complete run directory
+    (under ``runs_dir/text``, or under ``folder`` when given, e.g. a cv run's refit)."""
+    data = data or load_config_data(config)
     for note in data.notes:
         log.warning(note)
     t = config.training
     x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
-    run = Run.create(runs_dir, APP, "train", name or f"{config.model.pooling}-{_source_tag(config)}")
+    run = Run.create(runs_dir, APP, "train", name or f"{config.model.pooling}-{_source_tag(config)}",
+                     folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
         result = fit_text_model(config, x_tr, y_tr, x_val, y_val, run_dir=run.path, verbose=verbose)
@@ -58,7 +61,7 @@ def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None
         run.write_json("metrics.json", metrics)
         plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
                               f"{config.model.pooling} model on {data.source}")
-        run.write_text("report.md", _train_report(config, data, metrics, split))
+        _train_report(config, data, metrics, split).write(run.path)
         run.complete()
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
@@ -187,20 +190,22 @@ def _meta(data: TextData, config: TextConfig) -> dict[str, Any]:
             "n_test": None if data.y_test is None else len(data.y_test), "notes": data.notes}
 
 
-def _train_report(config: TextConfig, data: TextData, metrics: dict[str, Any], split: str) -> str:
+def _train_report(config: TextConfig, data: TextData, metrics: dict[str, Any], split: str) -> Report:
     tr = metrics["training"]
     m = config.model
-    summary = (f"Model **{m.pooling}** (vocabulary {tr['vocabulary_size']:,}, {m.ngrams}-grams, "
+    summary = (f"Model {m.pooling} (vocabulary {tr['vocabulary_size']:,}, {m.ngrams}-grams, "
                f"{m.sequence_length} tokens, BatchNormalization "
-               f"{'on' if config.regularization.batchnorm else 'off'}) on **{data.source}** "
+               f"{'on' if config.regularization.batchnorm else 'off'}) on {data.source} "
                f"({len(data.y_train)} training texts, "
                f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test texts'}). "
                f"Trained {tr['epochs_run']} epochs in {tr['train_seconds']} s; best epoch "
                f"{tr['best_epoch']} by {tr['monitor']}{' (early stopping)' if tr['stopped_early'] else ''}.")
     splits = {k: v for k, v in metrics.items() if k in ("validation", "test") and v}
-    sections = [("Summary", summary + "".join(f"\n\n> {n}" for n in data.notes)),
-                ("Metrics", report.metrics_table(splits)),
-                ("Learning curves", "![learning curves](learning_curves.png)"),
-                (f"Confusion matrix ({split})", "![confusion matrix](confusion_matrix.png)"),
-                ("Configuration", report.key_values(config.to_dict()))]
-    return report.document(f"text train: {m.pooling} model", sections)
+    rep = Report(f"text train: {m.pooling} model").section("Summary").text(summary)
+    for note in data.notes:
+        rep.text(note)
+    rep.section("Metrics").table(*metrics_rows(splits))
+    rep.section("Learning curves").image("learning_curves.png", "learning curves")
+    rep.section(f"Confusion matrix ({split})").image("confusion_matrix.png", "confusion matrix")
+    rep.section("Configuration").key_values(config.to_dict())
+    return rep

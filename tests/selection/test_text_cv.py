@@ -1,0 +1,69 @@
+"""`regapps text cv` / `compare`: the vocabulary is adapted inside each training fold, a planted
+bad learning rate ranks last, and compare trains every variant on the same split."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ..helpers import assert_one_error, main_json
+from ..text.corpora import make_corpus, write_csv
+
+SMALL = ["--set", "model.max_tokens=500", "--set", "model.sequence_length=32",
+         "--set", "model.embedding_dim=16", "--set", "model.hidden_units=16",
+         "--set", "training.batch_size=32", "--set", "training.patience=3", "--epochs", "6"]
+
+
+@pytest.fixture
+def reviews(tmp_path: Path) -> Path:
+    rows = [(t, "pos" if y else "neg") for t, y in make_corpus(240, 3)]
+    rows.append(("zyzzyva zyzzyva only here " * 2, "pos"))  # a word found in one review only
+    return write_csv(tmp_path / "reviews.csv", rows)
+
+
+def test_vocabulary_is_adapted_inside_the_fold(reviews: Path) -> None:
+    from regapps.apps.text.config import TextConfig
+    from regapps.apps.text.cv import TextCVTask
+    from regapps.apps.text.data import load_text_data
+    from regapps.apps.text.model import adapt_vectorizer, build_vectorizer
+    from regapps.shared.config import build_config
+
+    cfg = build_config(TextConfig, flags={"data.csv": str(reviews), "model.max_tokens": 500})
+    data = load_text_data("imdb", None, str(reviews))
+    rare = next(i for i, text in enumerate(data.x_train) if "zyzzyva" in text)
+    task = TextCVTask(data)
+    train_idx, _ = next((tr, va) for tr, va in task.splits(3, 0) if rare in va)
+    fold, full = build_vectorizer(cfg.model), build_vectorizer(cfg.model)
+    adapt_vectorizer(fold, [data.x_train[i] for i in train_idx])
+    adapt_vectorizer(full, data.x_train)
+    assert "zyzzyva" in full.get_vocabulary() and "zyzzyva" not in fold.get_vocabulary()
+    assert not np.array_equal(task.splits(3, 0)[0][1], task.splits(3, 1)[0][1])  # seeded folds
+
+
+@pytest.mark.slow
+def test_text_cv_ranks_a_planted_bad_learning_rate_last(reviews: Path, tmp_path: Path) -> None:
+    result = main_json("text", "cv", "--csv", str(reviews), "--grid", "learning_rate=1e-2,20",
+                       "--folds", "2", *SMALL, "--runs-dir", str(tmp_path), "--json")
+    assert result["best"]["params"]["optimizer.learning_rate"] == 1e-2
+    with open(Path(result["run_dir"]) / "summary.csv", newline="") as handle:
+        ranked = sorted(csv.DictReader(handle), key=lambda r: int(r["rank"]))
+    assert float(ranked[-1]["optimizer.learning_rate"]) == 20
+    assert float(ranked[0]["mean"]) > 0.85 and result["test"] is None  # a CSV has no test split
+
+
+@pytest.mark.slow
+def test_text_compare_regularizers(reviews: Path, tmp_path: Path) -> None:
+    result = main_json("text", "compare", "--csv", str(reviews), "--regularizers", "none,batchnorm",
+                       "--set", "optimizer.learning_rate=0.01", *SMALL, "--runs-dir", str(tmp_path), "--json")
+    assert [r["variant"] for r in result["results"]] == ["none", "batchnorm"]
+    assert all(r["score"] > 0.8 for r in result["results"])
+
+
+def test_text_cv_bad_input(cli: Any, reviews: Path, tmp_path: Path) -> None:
+    assert_one_error(cli("text", "cv", "--csv", str(reviews), "--grid", "dropout=1",
+                         "--runs-dir", str(tmp_path)), "--grid regularization.dropout=1")
+    assert_one_error(cli("text", "cv", "--csv", str(reviews), "--grid", "l2=0,1e-3", "--folds", "500",
+                         "--runs-dir", str(tmp_path)), "larger than the smallest class")
