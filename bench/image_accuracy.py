@@ -45,7 +45,7 @@ def child(mode: str, preset: str, sets: list[str]) -> None:
 
     import_tensorflow()
     from regapps.apps.image.config import ImageConfig
-    from regapps.apps.image.data import split_validation
+    from regapps.apps.image.data import split_indices
     from regapps.apps.image.task import fit_image_model, score
     from regapps.shared.config import build_config
 
@@ -54,8 +54,8 @@ def child(mode: str, preset: str, sets: list[str]) -> None:
     start = time.perf_counter()
     if mode == "regapps":
         t = cfg.training
-        x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
-        result = fit_image_model(cfg, data, x_tr, y_tr, x_val, y_val, verbose=0)
+        train_idx, val_idx = split_indices(data.y_train, t.validation_split, t.seed)
+        result = fit_image_model(cfg, data, train_idx, val_idx, verbose=0)
         model, val_acc, epochs = result["model"], result["validation"]["accuracy"], result["fit"].epochs_run
     else:
         model, val_acc, epochs = _article(data, cfg)

@@ -59,7 +59,7 @@ def child(mode: str, epochs: int) -> None:
     import keras
 
     from regapps.apps.image.config import ImageConfig
-    from regapps.apps.image.data import make_dataset, split_validation
+    from regapps.apps.image.data import make_dataset, split_indices
     from regapps.apps.image.model import build_model
 
     x, y, label = load_arrays()
@@ -76,11 +76,13 @@ def child(mode: str, epochs: int) -> None:
         model.fit(xf, y, batch_size=64, epochs=epochs, validation_split=0.2, verbose=0,
                   callbacks=[timer.callback()])
     else:
-        x_tr, x_val, y_tr, y_val = split_validation(x, y, 0.2, 0)
+        import tensorflow as tf
+
+        train_idx, val_idx = split_indices(y, 0.2, 0)
+        images, labels = tf.constant(x), tf.constant(y)
         del x
-        train = make_dataset(x_tr, y_tr, 64, shuffle=True, seed=0)
-        val = make_dataset(x_val, y_val, 256, shuffle=False, seed=0)
-        del x_tr, x_val
+        train = make_dataset(images, labels, 64, indices=train_idx, shuffle=True, seed=0)
+        val = make_dataset(images, labels, 256, indices=val_idx, shuffle=False, seed=0)
         model.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=[timer.callback()])
     steady = timer.times[1:] or timer.times  # the first epoch includes tracing
     print(json.dumps({"mode": mode, "data": label, "samples_per_s": n_train / statistics.mean(steady),

@@ -28,9 +28,7 @@ class ImageCVTask:
         return stratified_kfold(self.data.y_train, folds, seed)
 
     def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
-        x, y = self.data.x_train, self.data.y_train
-        result = task.fit_image_model(config, self.data, x[train_idx], y[train_idx],
-                                      x[val_idx], y[val_idx], verbose=0)
+        result = task.fit_image_model(config, self.data, train_idx, val_idx, verbose=0)
         fit = result["fit"]
         return TrialResult(result["validation"]["accuracy"], fit.epochs_run, fit.best_epoch,
                            fit.seconds, fit.history)

@@ -128,41 +128,42 @@ def _tfds_arrays(tfds: Any, data_dir: str, *, download: bool) -> list[tuple[np.n
     return [tuple(np.asarray(a) for a in tfds.as_numpy(s)) for s in loaded]  # type: ignore[misc]
 
 
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified, seeded train/validation split (plain split when a class is too small)."""
+def split_indices(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified, seeded train/validation index split (plain split when a class is too small).
+    Indices, not copies: the pipeline gathers batches from the one array."""
     from sklearn.model_selection import train_test_split
 
     counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
     n_val = max(1, int(round(len(y) * fraction)))
     if n_val >= len(y):
         raise DataError(f"{len(y)} training images are too few for a validation split of {fraction}")
-    if stratify is not None and n_val < len(np.unique(y)):
-        stratify = None
-    x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=n_val, stratify=stratify,
-                                                random_state=seed)
-    return x_tr, x_val, y_tr, y_val
+    stratify = y if counts[counts > 0].min() >= 2 and n_val >= len(np.unique(y)) else None
+    train_idx, val_idx = train_test_split(np.arange(len(y)), test_size=n_val, stratify=stratify,
+                                          random_state=seed)
+    return np.sort(train_idx), np.sort(val_idx)
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
-                 num_classes: int | None = None, flip: bool = False, crop_padding: int = 0) -> Any:
-    """Batches of float32 images in [0, 1]: uint8 stays in memory, each batch is gathered by
-    index and normalized on the fly. ``num_classes`` one-hot encodes labels (label smoothing);
-    ``flip`` and ``crop_padding`` augment each image independently (training data only)."""
+def make_dataset(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int,
+                 indices: np.ndarray | None = None, num_classes: int | None = None,
+                 flip: bool = False, crop_padding: int = 0) -> Any:
+    """Batches of float32 images in [0, 1]. ``x`` (uint8, NumPy or an already-made tensor that
+    several datasets share) stays as it is; each batch of ``indices`` is gathered and normalized
+    on the fly. ``num_classes`` one-hot encodes labels (label smoothing); ``flip`` and
+    ``crop_padding`` augment each image independently (training data only)."""
     import tensorflow as tf
 
-    images = tf.constant(x)
-    labels = tf.constant(y)
-    ds = tf.data.Dataset.range(len(x))
+    images = x if tf.is_tensor(x) else tf.constant(x)
+    labels = y if tf.is_tensor(y) else tf.constant(y)
+    index = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
+    ds = tf.data.Dataset.from_tensor_slices(index)
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
-    def gather(index: Any) -> tuple[Any, Any]:
-        batch = tf.cast(tf.gather(images, index), tf.float32) / 255.0
+    def gather(idx: Any) -> tuple[Any, Any]:
+        batch = tf.cast(tf.gather(images, idx), tf.float32) / 255.0
         batch = augment_batch(batch, flip=flip, crop_padding=crop_padding, seed=seed)
-        target = tf.gather(labels, index)
+        target = tf.gather(labels, idx)
         if num_classes:
             target = tf.one_hot(target, num_classes)
         return batch, target

@@ -17,7 +17,7 @@ from regapps.shared.modelio import load_model, save_model
 from regapps.shared.runs import Run
 
 from .config import ImageConfig
-from .data import ImageData, load_image_data, load_local, make_dataset, split_validation
+from .data import ImageData, load_image_data, load_local, make_dataset, split_indices
 from .formats import load_image
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, r
     for note in data.notes:
         log.warning(note)
     t = config.training
-    x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
-    result = fit_image_model(config, data, x_tr, y_tr, x_val, y_val, run_dir=run.path,
+    train_idx, val_idx = split_indices(data.y_train, t.validation_split, t.seed)
+    result = fit_image_model(config, data, train_idx, val_idx, run_dir=run.path,
                              verbose=verbose, resume=resume)
     model, fit_result = result["model"], result["fit"]
     save_model(model, run.file("model.keras"))
@@ -81,12 +81,14 @@ def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, r
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
-def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr: np.ndarray,
-                    x_val: np.ndarray, y_val: np.ndarray, *, run_dir: Path | None = None,
-                    verbose: int = 0, resume: bool = False) -> dict[str, Any]:
-    """Build and fit one model on the given split; score it on the validation part.
+def fit_image_model(config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
+                    *, run_dir: Path | None = None, verbose: int = 0,
+                    resume: bool = False) -> dict[str, Any]:
+    """Build and fit one model on the training images at ``train_idx``; score it on those at
+    ``val_idx``. Used by ``train`` and by cross-validation, so both train exactly the same way.
+    The images are copied once into one tensor that both pipelines gather from."""
+    import tensorflow as tf
 
-    Used by ``train`` and by cross-validation, so both train exactly the same way."""
     from regapps.shared.training import fit, set_seed
 
     from .model import build_model
@@ -95,17 +97,20 @@ def fit_image_model(config: ImageConfig, data: ImageData, x_tr: np.ndarray, y_tr
     set_seed(t.seed)
     n_classes = len(data.class_names)
     one_hot = n_classes if t.label_smoothing > 0 else None
-    train_ds = make_dataset(x_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed, num_classes=one_hot,
-                            flip=config.augment.flip, crop_padding=config.augment.crop_padding)
-    val_ds = make_dataset(x_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed,
-                          num_classes=one_hot)
+    images, labels = tf.constant(data.x_train), tf.constant(data.y_train)
+    train_ds = make_dataset(images, labels, t.batch_size, indices=train_idx, shuffle=True, seed=t.seed,
+                            num_classes=one_hot, flip=config.augment.flip,
+                            crop_padding=config.augment.crop_padding)
+    val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
+                          shuffle=False, seed=t.seed, num_classes=one_hot)
     model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
                         width=config.model.width)
     loss = _loss(t.label_smoothing)
     fit_result = fit(model, train_ds, val_ds, config=config,
-                     steps_per_epoch=-(-len(x_tr) // t.batch_size), loss=loss,
+                     steps_per_epoch=-(-len(train_idx) // t.batch_size), loss=loss,
                      metrics=["accuracy"], run_dir=run_dir, verbose=verbose, resume=resume)
-    validation, _ = score(model, x_val, y_val, data.class_names)
+    del images, labels, train_ds, val_ds
+    validation, _ = score(model, data.x_train[val_idx], data.y_train[val_idx], data.class_names)
     return {"model": model, "fit": fit_result, "validation": validation}
 
 

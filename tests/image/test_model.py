@@ -80,3 +80,15 @@ def test_setting_one_key_keeps_the_presets_other_defaults(flags: dict[str, objec
     for key, value in flags.items():
         section, name = key.split(".")
         assert getattr(getattr(cfg, section), name) == value
+
+
+def test_split_indices_is_stratified_disjoint_and_seeded() -> None:
+    from regapps.apps.image.data import split_indices
+
+    y = np.repeat(np.arange(4), [50, 30, 15, 5])
+    train, val = split_indices(y, 0.2, seed=3)
+    assert len(val) == 20 and not set(train) & set(val) and len(train) + len(val) == len(y)
+    assert np.bincount(y[val], minlength=4).tolist() == [10, 6, 3, 1]
+    again, _ = split_indices(y, 0.2, seed=3)
+    assert np.array_equal(train, again)
+    assert not np.array_equal(train, split_indices(y, 0.2, seed=4)[0])
