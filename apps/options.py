@@ -150,23 +150,30 @@ def base_tree(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[s
 
 @contextlib.contextmanager
 def trial_progress(enabled: bool) -> Iterator[Callable[[int, int, Any], None] | None]:
-    """A progress bar across trials (count, elapsed, ETA) on stderr."""
+    """A progress bar across trials (count, elapsed, ETA) on stderr, shown from the first
+    finished trial on (so an early error leaves no empty bar behind)."""
     if not enabled:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
 
-    columns = [TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}")]
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task_id = bar.add_task("", total=None)
+    bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                   console=Console(stderr=True))
+    task_id = bar.add_task("", total=None)
 
-        def update(done: int, total: int, row: Any) -> None:
-            bar.update(task_id, completed=done, total=total,
-                       description=f"last score {row['score']:.4f}")
+    def update(done: int, total: int, row: Any) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task_id, completed=done, total=total, description=f"last score {row['score']:.4f}")
 
+    try:
         yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def cv_human(app: str) -> Callable[[dict[str, Any]], str]:
@@ -204,3 +211,54 @@ def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
         return "\n".join(lines)
 
     return human
+
+
+def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str] | None, *,
+            grid: list[str] | None, search: str, n_iter: int, folds: int, seeds: int,
+            eta: int) -> tuple[dict[str, Any], Any]:
+    """The validated base config and search plan of a cv command (nothing loaded yet)."""
+    from regapps.shared.selection.runner import make_plan
+
+    base = base_tree(cls, config, flags, sets or [])
+    plan = make_plan(cls, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
+                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
+    base.pop("search", None)
+    return base, plan
+
+
+def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Callable[[Any], Any], *,
+                   resume: Path | None, runs_dir: Path, name: str | None, json_: bool, verbose: bool,
+                   tensorflow: bool = True) -> None:
+    """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec."""
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.runner import run_cv
+
+        cv_spec = spec(cls.model_validate(base))
+        with trial_progress(not json_) as progress:
+            return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
+                          split_seed=base["training"]["seed"], progress=progress)
+
+    run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow)
+
+
+def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str, Any],
+                        sets: list[str] | None, optimizers: str | None, regularizers: str | None,
+                        task: Callable[[Any], tuple[Any, str]], *, runs_dir: Path, name: str | None,
+                        json_: bool, verbose: bool, tensorflow: bool = True) -> None:
+    """Run a comparison: ``task(config)`` loads the data and returns (CVTask, data source)."""
+    from regapps.shared.selection.compare import variants
+
+    kind, names = compare_choice(optimizers, regularizers)
+    base = base_tree(cls, config, flags, sets or [])
+    base.pop("search", None)
+    variants(kind, names, base)  # unknown names fail before anything loads
+
+    def body() -> dict[str, Any]:
+        from regapps.shared.selection.compare import run_compare
+
+        cv_task, source = task(cls.model_validate(base))
+        return run_compare(app, cls, cv_task, base, kind, names, runs_dir=runs_dir, name=name,
+                           data_source=source)
+
+    run_command(json_, verbose, body, compare_human(app), tensorflow=tensorflow)

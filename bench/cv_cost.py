@@ -50,13 +50,13 @@ def main() -> None:
 
     import_tensorflow()
     from regapps.apps.image.config import ImageConfig
-    from regapps.apps.image.cv import ImageCVTask
+    from regapps.apps.image.cv import image_cv_task
     from regapps.shared.config import build_config
     from regapps.shared.selection.runner import CVSpec, make_plan, run_cv
 
     data = load(args.cifar_subset)
     base = build_config(ImageConfig, flags={"training.epochs": args.epochs, "training.patience": 5}).to_dict()
-    spec = CVSpec("image", ImageConfig, ImageCVTask(data), refit=lambda cfg, folder: {}, data_source=data.source)
+    spec = CVSpec("image", ImageConfig, image_cv_task(data), refit=lambda cfg, folder: {}, data_source=data.source)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for search in ("grid", "halving"):

@@ -21,9 +21,12 @@ def main_json(*args: str) -> dict[str, Any]:
     return json.loads(out.getvalue())
 
 
-def assert_one_error(result: Any, fragment: str) -> None:
-    """Exit code 2, exactly one ``regapps: error:`` line containing ``fragment``, no traceback."""
-    assert result.code == 2, (result.stdout, result.stderr)
-    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("regapps: error:")]
-    assert len(errors) == 1 and fragment in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
+def assert_one_error(result: Any, *fragments: str) -> None:
+    """Exit code 2, stderr exactly one ``regapps: error:`` line holding every fragment, nothing
+    on stdout, no traceback."""
+    assert result.code == 2, (result.code, result.stdout, result.stderr)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("regapps: error: "), result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

@@ -125,28 +125,20 @@ def cv(
 ) -> None:
     """Choose hyperparameters by stratified k-fold cross-validation on the training split, refit
     the best on all training data, score the test split once, and write a report."""
-    from regapps.shared.selection.runner import make_plan
-
     from .config import ImageConfig
 
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
-    base = o.base_tree(ImageConfig, config, flags, set_ or [])
-    plan = make_plan(ImageConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
-                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
-    base.pop("search", None)
+    base, plan = o.plan_cv(ImageConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
+                           folds=folds, seeds=seeds, eta=eta)
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.runner import run_cv
-
+    def spec(cfg: Any) -> Any:
         from .cv import cv_spec
 
-        spec = cv_spec(ImageConfig.model_validate(base))
-        with o.trial_progress(not json_) as progress:
-            return run_cv(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                          split_seed=base["training"]["seed"], progress=progress)
+        return cv_spec(cfg)
 
-    o.run_command(json_, verbose, body, o.cv_human("image"))
+    o.run_cv_command("image", ImageConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
+                     name=name, json_=json_, verbose=verbose)
 
 
 @app.command()
@@ -158,26 +150,17 @@ def compare(
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
-    from regapps.shared.selection.compare import variants
-
     from .config import ImageConfig
 
-    kind, names = o.compare_choice(optimizers, regularizers)
     flags = o.training_flags(epochs=epochs, seed=seed)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
-    base = o.base_tree(ImageConfig, config, flags, set_ or [])
-    base.pop("search", None)
-    variants(kind, names, base)  # validate names before loading anything
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.compare import run_compare
-
-        from .cv import ImageCVTask
+    def task(cfg: Any) -> tuple[Any, str]:
+        from .cv import image_cv_task
         from .data import load_image_data
 
-        cfg = ImageConfig.model_validate(base)
         data = load_image_data(cfg.data.dataset, cfg.data.data_dir)
-        return run_compare("image", ImageConfig, ImageCVTask(data), base, kind, names,
-                           runs_dir=runs_dir, name=name, data_source=data.source)
+        return image_cv_task(data), data.source
 
-    o.run_command(json_, verbose, body, o.compare_human("image"))
+    o.run_compare_command("image", ImageConfig, config, flags, set_, optimizers, regularizers, task,
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose)

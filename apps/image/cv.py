@@ -1,37 +1,21 @@
-"""Cross-validation and side-by-side comparison for the image app (the engine is shared)."""
+"""Cross-validation for the image app (the engine is shared): stratified k-fold on the training
+split, each fold trained exactly as `train` trains."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from regapps.shared.selection.runner import CVSpec
-from regapps.shared.selection.search import TrialResult
-from regapps.shared.selection.splitters import Split, stratified_kfold
+from regapps.shared.selection.search import StratifiedCVTask
 
 from . import task
 from .config import ImageConfig
 from .data import ImageData, load_image_data
 
 
-class ImageCVTask:
-    """Stratified k-fold on the training split; the score is validation-fold accuracy."""
-
-    metric = "accuracy"
-    greater_is_better = True
-
-    def __init__(self, data: ImageData):
-        self.data = data
-
-    def splits(self, folds: int, seed: int) -> list[Split]:
-        return stratified_kfold(self.data.y_train, folds, seed)
-
-    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
-        result = task.fit_image_model(config, self.data, train_idx, val_idx, verbose=0)
-        fit = result["fit"]
-        return TrialResult(result["validation"]["accuracy"], fit.epochs_run, fit.best_epoch,
-                           fit.seconds, fit.history)
+def image_cv_task(data: ImageData) -> StratifiedCVTask:
+    return StratifiedCVTask(data.y_train, lambda config, train_idx, val_idx: task.fit_image_model(
+        config, data, train_idx, val_idx, verbose=0))
 
 
 def cv_spec(config: ImageConfig) -> CVSpec:
@@ -43,5 +27,5 @@ def cv_spec(config: ImageConfig) -> CVSpec:
         result["images"] = [("Learning curves of the best configuration", str(rel / "learning_curves.png"))]
         return result
 
-    return CVSpec(app=task.APP, config_cls=ImageConfig, task=ImageCVTask(data), refit=refit,
+    return CVSpec(app=task.APP, config_cls=ImageConfig, task=image_cv_task(data), refit=refit,
                   data_source=data.source)

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from regapps.shared.environment import cache_dir
-from regapps.shared.errors import DataError, DataUnavailableError
-from regapps.shared.net import ensure_reachable
+from regapps.shared.errors import DataError
 
 from .formats import (CIFAR10_CLASSES, LocalImages, class_folders, iter_sources,
                       read_cifar_archive, read_cifar_folder, read_image_folders)
@@ -103,29 +102,12 @@ def load_digits() -> ImageData:
 
 
 def load_cifar10_tfds(cache: Path) -> ImageData:
-    """CIFAR-10 through tensorflow-datasets: the cached copy if prepared, else a download."""
-    import tensorflow_datasets as tfds
+    """CIFAR-10 through tensorflow-datasets (cached; fails fast offline)."""
+    from regapps.shared.tfds import load_splits
 
-    data_dir = str(cache / "tensorflow_datasets")
-    try:
-        splits = _tfds_arrays(tfds, data_dir, download=False)
-    except (AssertionError, OSError, ValueError, RuntimeError):  # not prepared yet
-        ensure_reachable(CIFAR10_URL, what="downloading CIFAR-10 through tensorflow-datasets",
-                         hint=OFFLINE_HINT)
-        try:
-            splits = _tfds_arrays(tfds, data_dir, download=True)
-        except Exception as exc:  # tfds raises many types for network faults
-            raise DataUnavailableError(f"tensorflow-datasets could not prepare CIFAR-10 "
-                                       f"({type(exc).__name__}). {OFFLINE_HINT}") from exc
-    (x_tr, y_tr), (x_te, y_te) = splits
+    (x_tr, y_tr), (x_te, y_te) = load_splits("cifar10", cache, url=CIFAR10_URL, hint=OFFLINE_HINT)
     return ImageData(x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64),
                      list(CIFAR10_CLASSES), "cifar10 (tensorflow-datasets)")
-
-
-def _tfds_arrays(tfds: Any, data_dir: str, *, download: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    loaded = tfds.load("cifar10", split=["train", "test"], data_dir=data_dir, batch_size=-1,
-                       as_supervised=True, download=download)
-    return [tuple(np.asarray(a) for a in tfds.as_numpy(s)) for s in loaded]  # type: ignore[misc]
 
 
 def split_indices(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

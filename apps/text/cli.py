@@ -149,28 +149,20 @@ def cv(
 ) -> None:
     """Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside
     each training fold), refit the best on all training data, score the test split once."""
-    from regapps.shared.selection.runner import make_plan
-
     from .config import TextConfig
 
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
-    base = o.base_tree(TextConfig, config, flags, set_ or [])
-    plan = make_plan(TextConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
-                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
-    base.pop("search", None)
+    base, plan = o.plan_cv(TextConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
+                           folds=folds, seeds=seeds, eta=eta)
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.runner import run_cv
-
+    def spec(cfg: Any) -> Any:
         from .cv import cv_spec
 
-        spec = cv_spec(TextConfig.model_validate(base))
-        with o.trial_progress(not json_) as progress:
-            return run_cv(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                          split_seed=base["training"]["seed"], progress=progress)
+        return cv_spec(cfg)
 
-    o.run_command(json_, verbose, body, o.cv_human("text"))
+    o.run_cv_command("text", TextConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
+                     name=name, json_=json_, verbose=verbose)
 
 
 @app.command()
@@ -183,25 +175,17 @@ def compare(
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
-    from regapps.shared.selection.compare import variants
-
     from .config import TextConfig
 
-    kind, names = o.compare_choice(optimizers, regularizers)
     flags = o.training_flags(epochs=epochs, seed=seed)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
-    base = o.base_tree(TextConfig, config, flags, set_ or [])
-    base.pop("search", None)
-    variants(kind, names, base)
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.compare import run_compare
+    def task(cfg: Any) -> tuple[Any, str]:
+        from . import task as text_task
+        from .cv import text_cv_task
 
-        from . import task
-        from .cv import TextCVTask
+        data = text_task.load_config_data(cfg)
+        return text_cv_task(data), data.source
 
-        data = task.load_config_data(TextConfig.model_validate(base))
-        return run_compare("text", TextConfig, TextCVTask(data), base, kind, names,
-                           runs_dir=runs_dir, name=name, data_source=data.source)
-
-    o.run_command(json_, verbose, body, o.compare_human("text"))
+    o.run_compare_command("text", TextConfig, config, flags, set_, optimizers, regularizers, task,
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose)

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from regapps.shared.environment import cache_dir
-from regapps.shared.errors import DataError, DataUnavailableError
-from regapps.shared.net import ensure_reachable
+from regapps.shared.errors import DataError
 from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file
 
 from .formats import (CLASS_NAMES, LocalText, clean_text, decode, find_acl_root, iter_archives,
@@ -177,34 +176,13 @@ def load_rt_snippets(cache: Path) -> TextData:
 # --- IMDB through tensorflow-datasets -----------------------------------------------------------
 
 def load_imdb_tfds(cache: Path) -> TextData:
-    """``imdb_reviews`` through tensorflow-datasets: the cached copy if prepared, else a download
-    after a fast reachability check (tfds alone retries for minutes offline)."""
-    import tensorflow_datasets as tfds
+    """``imdb_reviews`` through tensorflow-datasets (cached; fails fast offline)."""
+    from regapps.shared.tfds import load_splits
 
-    data_dir = str(cache / "tensorflow_datasets")
-    try:
-        splits = _tfds_texts(tfds, data_dir, download=False)
-    except (AssertionError, OSError, ValueError, RuntimeError):  # not prepared yet
-        ensure_reachable(IMDB_URL, what="downloading IMDB through tensorflow-datasets",
-                         hint=OFFLINE_HINT)
-        try:
-            splits = _tfds_texts(tfds, data_dir, download=True)
-        except Exception as exc:  # tfds raises many types for network faults
-            raise DataUnavailableError(f"tensorflow-datasets could not prepare imdb_reviews "
-                                       f"({type(exc).__name__}). {OFFLINE_HINT}") from exc
-    (x_tr, y_tr), (x_te, y_te) = splits
+    (x_tr, y_tr), (x_te, y_te) = [
+        ([clean_text(decode(t, "an imdb_reviews record")) for t in texts], labels.astype(np.int64))
+        for texts, labels in load_splits("imdb_reviews", cache, url=IMDB_URL, hint=OFFLINE_HINT)]
     return TextData(x_tr, y_tr, x_te, y_te, "imdb (tensorflow-datasets imdb_reviews)")
-
-
-def _tfds_texts(tfds: Any, data_dir: str, *, download: bool) -> list[tuple[list[str], np.ndarray]]:
-    loaded = tfds.load("imdb_reviews", split=["train", "test"], data_dir=data_dir, batch_size=-1,
-                       as_supervised=True, download=download)
-    out = []
-    for split in loaded:
-        texts, labels = tfds.as_numpy(split)
-        out.append(([clean_text(decode(t, "an imdb_reviews record")) for t in texts],
-                    np.asarray(labels, dtype=np.int64)))
-    return out
 
 
 # --- splits and pipelines -----------------------------------------------------------------------

@@ -56,14 +56,9 @@ def _build(config: Path | None, sets: list[str] | None, **flags: Any) -> Any:
 
 def _run(command: str, cfg: Any, runs_dir: Path, name: str | None, json_: bool,
          verbose: bool) -> dict[str, Any]:
-    """Load and check the data first (bad input fails in a second), then pay for TensorFlow."""
-    from regapps.shared.environment import import_tensorflow
-
     from . import task
 
-    prepared = task.load_prepared(cfg)
-    import_tensorflow(verbose)
-    return getattr(task, command)(cfg, runs_dir=runs_dir, name=name, prepared=prepared,
+    return getattr(task, command)(cfg, runs_dir=runs_dir, name=name, prepared=_prepared(cfg, verbose),
                                   verbose=1 if verbose and not json_ else 0)
 
 
@@ -166,33 +161,22 @@ def cv(
 ) -> None:
     """Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the
     backtest's test window, then backtest the best configuration on that window once."""
-    from regapps.shared.selection.runner import make_plan
-
     from .config import TsConfig
 
-    base = _cv_base(config, set_, source=source, ticker=ticker, csv=csv, date_col=date_col,
-                    target_col=target_col, start=start, end=end, interval=interval,
-                    transform=transform, lookback=lookback, horizon=horizon, test_size=test_size,
-                    refit_every=refit_every, epochs=epochs, patience=patience, seed=seed)
-    plan = make_plan(TsConfig, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
-                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
-    base.pop("search", None)
+    flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
+                   start=start, end=end, interval=interval, transform=transform, lookback=lookback,
+                   horizon=horizon, test_size=test_size, refit_every=refit_every, epochs=epochs,
+                   patience=patience, seed=seed)
+    base, plan = o.plan_cv(TsConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
+                           folds=folds, seeds=seeds, eta=eta)
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.environment import import_tensorflow
-        from regapps.shared.selection.runner import run_cv
-
-        from . import task
+    def spec(cfg: Any) -> Any:
         from .cv import cv_spec
 
-        cfg = TsConfig.model_validate(base)
-        prepared = task.load_prepared(cfg)
-        import_tensorflow(verbose)
-        with o.trial_progress(not json_) as progress:
-            return run_cv(cv_spec(cfg, prepared), plan, base, runs_dir=runs_dir, name=name,
-                          resume=resume, split_seed=base["training"]["seed"], progress=progress)
+        return cv_spec(cfg, _prepared(cfg, verbose))
 
-    o.run_command(json_, verbose, body, o.cv_human("ts"), tensorflow=False)
+    o.run_cv_command("ts", TsConfig, base, plan, spec, resume=resume, runs_dir=runs_dir, name=name,
+                     json_=json_, verbose=verbose, tensorflow=False)
 
 
 @app.command()
@@ -207,44 +191,42 @@ def compare(
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same walk-forward split, budget and seed."""
-    from regapps.shared.selection.compare import variants
-
     from .config import TsConfig
 
-    kind, names = o.compare_choice(optimizers, regularizers)
-    base = _cv_base(config, set_, source=source, ticker=ticker, csv=csv, date_col=date_col,
-                    target_col=target_col, start=start, end=end, interval=interval,
-                    transform=transform, lookback=lookback, horizon=horizon, test_size=test_size,
-                    epochs=epochs, seed=seed)
-    base.pop("search", None)
-    variants(kind, names, base)
+    flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
+                   start=start, end=end, interval=interval, transform=transform, lookback=lookback,
+                   horizon=horizon, test_size=test_size, epochs=epochs, seed=seed)
 
-    def body() -> dict[str, Any]:
-        from regapps.shared.environment import import_tensorflow
-        from regapps.shared.selection.compare import run_compare
-
-        from . import task
+    def task(cfg: Any) -> tuple[Any, str]:
         from .cv import TsCVTask
 
-        cfg = TsConfig.model_validate(base)
-        data, prep = task.load_prepared(cfg)
-        import_tensorflow(verbose)
-        return run_compare("ts", TsConfig, TsCVTask(prep, cfg), base, kind, names,
-                           runs_dir=runs_dir, name=name, data_source=data.source)
+        data, prep = _prepared(cfg, verbose)
+        return TsCVTask(prep, cfg), data.source
 
-    o.run_command(json_, verbose, body, o.compare_human("ts"), tensorflow=False)
+    o.run_compare_command("ts", TsConfig, config, flags, set_, optimizers, regularizers, task,
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose, tensorflow=False)
 
 
-def _cv_base(config: Path | None, sets: list[str] | None, **given: Any) -> dict[str, Any]:
-    from .config import TsConfig
+def _prepared(cfg: Any, verbose: bool) -> Any:
+    """Load and check the series first (bad input fails in a second), then pay for TensorFlow."""
+    from regapps.shared.environment import import_tensorflow
 
+    from . import task
+
+    prepared = task.load_prepared(cfg)
+    import_tensorflow(verbose)
+    return prepared
+
+
+def _flags(**given: Any) -> dict[str, Any]:
+    """Dotted config keys for the data, model and backtest flags cv and compare take."""
     if given.get("csv") and not given.get("source"):
         given["source"] = "csv"
+    flags = o.training_flags(epochs=given.pop("epochs", None), patience=given.pop("patience", None),
+                             seed=given.pop("seed", None))
     sections = {"data": ("source", "ticker", "csv", "date_col", "target_col", "start", "end",
                          "interval", "transform"),
                 "model": ("lookback", "horizon"), "backtest": ("test_size", "refit_every")}
-    flags = o.training_flags(epochs=given.pop("epochs", None), patience=given.pop("patience", None),
-                             seed=given.pop("seed", None))
     for section, keys in sections.items():
         flags.update({f"{section}.{k}": given[k] for k in keys if k in given})
-    return o.base_tree(TsConfig, config, flags, sets or [])
+    return flags

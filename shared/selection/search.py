@@ -186,3 +186,27 @@ def _seed_note(plan: SearchPlan, store: TrialStore, rows: list[dict[str, Any]]) 
         return (f"The winner's lead over the runner-up ({lead:.4f}) is within seed noise (the "
                 f"score's standard deviation across seeds is up to {noise:.4f}): treat them as tied.")
     return f"The winner's lead over the runner-up ({lead:.4f}) exceeds the seed noise ({noise:.4f})."
+
+
+class StratifiedCVTask:
+    """A classification task for the engine: stratified k-fold over ``labels``; ``fit(config,
+    train_idx, val_idx)`` trains on the training indices and returns ``{"fit": FitResult,
+    "validation": {"accuracy": ...}}`` (an app's own fit function, fitted preprocessing inside)."""
+
+    metric = "accuracy"
+    greater_is_better = True
+
+    def __init__(self, labels: np.ndarray, fit: Callable[[Any, np.ndarray, np.ndarray], dict[str, Any]]):
+        self.labels = labels
+        self.fit = fit
+
+    def splits(self, folds: int, seed: int) -> list[Split]:
+        from .splitters import stratified_kfold
+
+        return stratified_kfold(self.labels, folds, seed)
+
+    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
+        result = self.fit(config, train_idx, val_idx)
+        fit = result["fit"]
+        return TrialResult(result["validation"][self.metric], fit.epochs_run, fit.best_epoch,
+                           fit.seconds, fit.history)

@@ -26,7 +26,7 @@ def reviews(tmp_path: Path) -> Path:
 
 def test_vocabulary_is_adapted_inside_the_fold(reviews: Path) -> None:
     from regapps.apps.text.config import TextConfig
-    from regapps.apps.text.cv import TextCVTask
+    from regapps.apps.text.cv import text_cv_task
     from regapps.apps.text.data import load_text_data
     from regapps.apps.text.model import adapt_vectorizer, build_vectorizer
     from regapps.shared.config import build_config
@@ -34,7 +34,7 @@ def test_vocabulary_is_adapted_inside_the_fold(reviews: Path) -> None:
     cfg = build_config(TextConfig, flags={"data.csv": str(reviews), "model.max_tokens": 500})
     data = load_text_data("imdb", None, str(reviews))
     rare = next(i for i, text in enumerate(data.x_train) if "zyzzyva" in text)
-    task = TextCVTask(data)
+    task = text_cv_task(data)
     train_idx, _ = next((tr, va) for tr, va in task.splits(3, 0) if rare in va)
     fold, full = build_vectorizer(cfg.model), build_vectorizer(cfg.model)
     adapt_vectorizer(fold, [data.x_train[i] for i in train_idx])

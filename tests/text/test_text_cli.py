@@ -11,17 +11,10 @@ from typing import Any
 
 import pytest
 
+from ..helpers import assert_one_error
 from .corpora import TINY_MODEL, write_acl, write_csv
 
 
-def _one_line_error(result: Any, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.stderr)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("regapps: error: ")
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_help_and_argument_errors_do_not_import_tensorflow() -> None:
@@ -45,7 +38,7 @@ def test_help_and_argument_errors_do_not_import_tensorflow() -> None:
     (["--set", "model.vocab=3"], ["unknown key 'model.vocab'", "max_tokens"]),
 ])
 def test_bad_hyperparameters(cli: Any, args: list[str], fragments: list[str]) -> None:
-    _one_line_error(cli("text", "train", *args), *fragments)
+    assert_one_error(cli("text", "train", *args), *fragments)
 
 
 def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -77,7 +70,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
 def test_bad_training_data(cli: Any, tmp_path: Path, case: str) -> None:
     args, fragments = _bad_inputs(tmp_path)[case]
     result = cli("text", "train", *args, "--runs-dir", str(tmp_path / "runs"))
-    _one_line_error(result, *fragments)
+    assert_one_error(result, *fragments)
     assert not (tmp_path / "runs").exists()  # rejected before a run directory is made
 
 
@@ -89,35 +82,35 @@ def test_offline_imdb_fails_fast_naming_the_alternatives(cli: Any, tmp_path: Pat
     start = time.perf_counter()
     result = cli("text", "train", "--runs-dir", str(tmp_path / "runs"))
     assert time.perf_counter() - start < 30
-    _one_line_error(result, "cannot reach 127.0.0.1", "--data-dir", "--csv", "--dataset rt-snippets")
+    assert_one_error(result, "cannot reach 127.0.0.1", "--data-dir", "--csv", "--dataset rt-snippets")
 
 
 def test_run_dir_errors(cli: Any, tmp_path: Path) -> None:
-    _one_line_error(cli("text", "predict", str(tmp_path / "nope"), "good"), "run directory not found")
-    _one_line_error(cli("text", "evaluate", str(tmp_path)), "not a regapps run directory")
+    assert_one_error(cli("text", "predict", str(tmp_path / "nope"), "good"), "run directory not found")
+    assert_one_error(cli("text", "evaluate", str(tmp_path)), "not a regapps run directory")
     fake = tmp_path / "imagerun"
     fake.mkdir()
     (fake / "status.json").write_text(json.dumps({"app": "image", "command": "train", "status": "completed"}))
-    _one_line_error(cli("text", "predict", str(fake), "good"), "'image' app, not 'text'")
+    assert_one_error(cli("text", "predict", str(fake), "good"), "'image' app, not 'text'")
     (fake / "status.json").write_text(json.dumps({"app": "text", "command": "train", "status": "running"}))
-    _one_line_error(cli("text", "predict", str(fake), "good"), "not a finished run")
+    assert_one_error(cli("text", "predict", str(fake), "good"), "not a finished run")
 
 
 def test_predict_input_errors(cli: Any, trained_run: Path, tmp_path: Path) -> None:
-    _one_line_error(cli("text", "predict", str(trained_run), "great film", "  "), "text 2 is empty")
-    _one_line_error(cli("text", "predict", str(trained_run)), "at least one text")
-    _one_line_error(cli("text", "predict", str(trained_run), "--file", str(tmp_path / "no.txt")),
+    assert_one_error(cli("text", "predict", str(trained_run), "great film", "  "), "text 2 is empty")
+    assert_one_error(cli("text", "predict", str(trained_run)), "at least one text")
+    assert_one_error(cli("text", "predict", str(trained_run), "--file", str(tmp_path / "no.txt")),
                     "does not exist")
     blank = tmp_path / "blank.txt"
     blank.write_text("\n \n", encoding="utf-8")
-    _one_line_error(cli("text", "predict", str(trained_run), "--file", str(blank)), "holds no text")
+    assert_one_error(cli("text", "predict", str(trained_run), "--file", str(blank)), "holds no text")
     latin = tmp_path / "latin.txt"
     latin.write_bytes("tr\xe8s bien\n".encode("latin-1"))
-    _one_line_error(cli("text", "predict", str(trained_run), "--file", str(latin)), "not UTF-8")
+    assert_one_error(cli("text", "predict", str(trained_run), "--file", str(latin)), "not UTF-8")
 
 
 def test_evaluate_without_test_split_asks_for_data(cli: Any, trained_run: Path) -> None:
-    _one_line_error(cli("text", "evaluate", str(trained_run)), "has no test split", "--data-dir", "--csv")
+    assert_one_error(cli("text", "evaluate", str(trained_run)), "has no test split", "--data-dir", "--csv")
 
 
 def test_train_without_test_split_reports_validation_only(cli: Any, tmp_path: Path) -> None:

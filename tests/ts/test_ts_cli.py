@@ -31,13 +31,6 @@ def test_help_does_not_import_tensorflow() -> None:
     assert out.stdout.strip().splitlines()[-1] == "False False False"
 
 
-def _one_error_line(result: Any, *needles: str) -> None:
-    """The shared one-error check, stricter: nothing else on stderr, nothing on stdout."""
-    assert_one_error(result, needles[0])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and result.stdout == "", result.stderr
-    for needle in needles[1:]:
-        assert needle in lines[0]
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -50,7 +43,7 @@ def _one_error_line(result: Any, *needles: str) -> None:
 ])
 def test_bad_flags(cli: Any, args: list[str], needles: list[str], tmp_path: Path) -> None:
     for command in ("backtest", "forecast"):
-        _one_error_line(cli("ts", command, *args, "--runs-dir", str(tmp_path)), *needles)
+        assert_one_error(cli("ts", command, *args, "--runs-dir", str(tmp_path)), *needles)
     assert not (tmp_path / "ts").exists()  # no run directory for rejected input
 
 
@@ -61,17 +54,17 @@ def test_unknown_ticker_offline_fails_fast(cli: Any, monkeypatch: pytest.MonkeyP
     start = time.perf_counter()
     result = cli("ts", "backtest", "--ticker", "ZZZZZZZZ", "--runs-dir", str(tmp_path))
     assert time.perf_counter() - start < 10
-    _one_error_line(result, "ZZZZZZZZ", "--csv", "--source sample")
+    assert_one_error(result, "ZZZZZZZZ", "--csv", "--source sample")
 
 
 def test_bad_csv_files(cli: Any, tmp_path: Path) -> None:
     no_date = write_csv(tmp_path / "nodate.csv", pd.DataFrame({"Close": np.arange(1.0, 301.0)}))
-    _one_error_line(cli("ts", "backtest", "--csv", str(no_date), "--runs-dir", str(tmp_path)),
+    assert_one_error(cli("ts", "backtest", "--csv", str(no_date), "--runs-dir", str(tmp_path)),
                     "no date column", "--date-col")
     short = write_csv(tmp_path / "short.csv", price_frame(ar1_returns(30, 0.0)))
-    _one_error_line(cli("ts", "backtest", "--csv", str(short), "--lookback", "60",
+    assert_one_error(cli("ts", "backtest", "--csv", str(short), "--lookback", "60",
                         "--runs-dir", str(tmp_path)), "has 30 rows", "lookback 60")
-    _one_error_line(cli("ts", "forecast", "--csv", str(tmp_path / "missing.csv")), "not found")
+    assert_one_error(cli("ts", "forecast", "--csv", str(tmp_path / "missing.csv")), "not found")
     assert not (tmp_path / "ts").exists()
 
 
