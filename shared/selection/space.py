@@ -73,7 +73,7 @@ def validate_space(cls: type[ExperimentConfig], base: Mapping[str, Any],
             try:
                 build_config(cls, base=base, flags={key: value})
             except ConfigError as exc:
-                raise ConfigError(f"--grid {key}={value!r}: {exc}") from exc
+                raise ConfigError(f"--grid {exc}") from exc
 
 
 def candidates(space: Mapping[str, list[Any]], search: str, n_iter: int, seed: int) -> list[dict[str, Any]]:
