@@ -15,8 +15,8 @@ except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from regapps.apps.image.cli import app as image_app
-from regapps.apps.ts.cli import app as ts_app
 from regapps.apps.text.cli import app as text_app
+from regapps.apps.ts.cli import app as ts_app
 
 app = typer.Typer(
     name="regapps",

@@ -156,8 +156,14 @@ def trial_progress(enabled: bool) -> Iterator[Callable[[int, int, Any], None] | 
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}"),
@@ -174,6 +180,20 @@ def trial_progress(enabled: bool) -> Iterator[Callable[[int, int, Any], None] | 
     finally:
         if bar.live.is_started:
             bar.stop()
+
+
+def train_human(app: str) -> Callable[[dict[str, Any]], str]:
+    """The one-line summary of a train run."""
+    def fmt(metrics: dict[str, Any] | None) -> str:
+        return "n/a" if not metrics else f"{metrics['accuracy']:.4f}"
+
+    def human(r: dict[str, Any]) -> str:
+        m, t = r["metrics"], r["metrics"]["training"]
+        return (f"{app} train: validation accuracy {fmt(m['validation'])}, test accuracy "
+                f"{fmt(m['test'])} (best epoch {t['best_epoch']}/{t['epochs_run']}, "
+                f"{t['train_seconds']:.0f} s) -> {r['run_dir']}")
+
+    return human
 
 
 def cv_human(app: str) -> Callable[[dict[str, Any]], str]:

@@ -33,8 +33,14 @@ def binary_metrics(y_true: np.ndarray, prob_positive: np.ndarray, class_names: S
                    threshold: float = 0.5) -> tuple[dict[str, Any], np.ndarray]:
     """Accuracy, log loss, precision, recall, F1 (of the positive class), ROC AUC (``None`` when
     one class is absent) and the majority-class rate; plus the 2x2 confusion matrix."""
-    from sklearn.metrics import (confusion_matrix, f1_score, log_loss, precision_score,
-                                 recall_score, roc_auc_score)
+    from sklearn.metrics import (
+        confusion_matrix,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     y = np.asarray(y_true).astype(np.int64)
     p = np.clip(np.asarray(prob_positive, dtype=np.float64).reshape(-1), 1e-7, 1 - 1e-7)

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-
 from regapps.apps import options as o
 
 app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trained with Adam.",
@@ -16,9 +15,6 @@ DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official CIF
 Preset = Annotated[Optional[str], typer.Option("--preset", help="Model preset (default: article).", rich_help_panel="Model")]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
 
-
-def _fmt(metrics: dict[str, Any] | None) -> str:
-    return "n/a" if not metrics else f"{metrics['accuracy']:.4f}"
 
 
 @app.command()
@@ -58,14 +54,7 @@ def train(
             return task.resume(resume, verbose=o.keras_verbosity(json_))
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
-    def human(r: dict[str, Any]) -> str:
-        m = r["metrics"]
-        t = m["training"]
-        return (f"image train: validation accuracy {_fmt(m['validation'])}, test accuracy "
-                f"{_fmt(m['test'])} (best epoch {t['best_epoch']}/{t['epochs_run']}, "
-                f"{t['train_seconds']:.0f} s) -> {r['run_dir']}")
-
-    o.run_command(json_, verbose, body, human)
+    o.run_command(json_, verbose, body, o.train_human("image"))
 
 
 @app.command()

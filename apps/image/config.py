@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-
 from regapps.shared.config import ExperimentConfig, Section
 
 from .model import PRESETS

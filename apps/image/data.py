@@ -9,12 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared.environment import cache_dir
 from regapps.shared.errors import DataError
+from regapps.shared.files import folder_entries
 
-from .formats import (CIFAR10_CLASSES, LocalImages, class_folders, iter_sources,
-                      read_cifar_archive, read_cifar_folder, read_image_folders)
+from .formats import (
+    CIFAR10_CLASSES,
+    LocalImages,
+    class_folders,
+    iter_sources,
+    read_cifar_archive,
+    read_cifar_folder,
+    read_image_folders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +73,9 @@ def from_local(local: LocalImages) -> ImageData:
 
 def load_local(path: Path, *, size: tuple[int, int] | None = None, channels: int = 3) -> LocalImages:
     """Detect and read an official CIFAR-10 archive or folder, or an image-folder tree."""
-    if not path.exists():
-        raise DataError(f"--data-dir {path} does not exist")
-    if path.is_file():
+    entries = folder_entries(path)
+    if entries is None:
         return read_cifar_archive(path)
-    try:
-        entries = list(path.iterdir())
-    except PermissionError as exc:
-        raise DataError(f"--data-dir {path} cannot be read: permission denied") from exc
-    if not entries:
-        raise DataError(f"--data-dir {path} is empty")
     if any(p.name.startswith(("data_batch_", "test_batch")) for p in entries):
         return read_cifar_folder(path)
     for candidate in iter_sources(path):

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared.errors import DataError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",

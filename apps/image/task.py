@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared import plots
-from regapps.shared.report import Report, metrics_rows
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
 from regapps.shared.modelio import load_model, save_model
+from regapps.shared.report import Report, metrics_rows
 from regapps.shared.runs import Run
 
 from .config import ImageConfig
@@ -88,7 +87,6 @@ def fit_image_model(config: ImageConfig, data: ImageData, train_idx: np.ndarray,
     ``val_idx``. Used by ``train`` and by cross-validation, so both train exactly the same way.
     The images are copied once into one tensor that both pipelines gather from."""
     import tensorflow as tf
-
     from regapps.shared.training import fit, set_seed
 
     from .model import build_model

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-
 from regapps.apps import options as o
 
 app = typer.Typer(help="IMDB sentiment: an embedding model with BatchNormalization.",
@@ -25,9 +24,6 @@ Pooling = Annotated[Optional[str], typer.Option("--pooling", help="average (bag 
 HiddenUnits = Annotated[Optional[int], typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` run directory.")]
 
-
-def _fmt(metrics: dict[str, Any] | None) -> str:
-    return "n/a" if not metrics else f"{metrics['accuracy']:.4f}"
 
 
 @app.command()
@@ -69,14 +65,7 @@ def train(
 
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
-    def human(r: dict[str, Any]) -> str:
-        m = r["metrics"]
-        t = m["training"]
-        return (f"text train: validation accuracy {_fmt(m['validation'])}, test accuracy "
-                f"{_fmt(m['test'])} (best epoch {t['best_epoch']}/{t['epochs_run']}, "
-                f"{t['train_seconds']:.0f} s) -> {r['run_dir']}")
-
-    o.run_command(json_, verbose, body, human)
+    o.run_command(json_, verbose, body, o.train_human("text"))
 
 
 @app.command()

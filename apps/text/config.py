@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from typing import Any, Literal
 
 from pydantic import Field
-
 from regapps.shared.config import ExperimentConfig, Section
 
 Pooling = Literal["average", "conv"]

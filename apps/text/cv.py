@@ -2,10 +2,7 @@
 split; the vectorizer's vocabulary is adapted inside each training fold."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from regapps.shared.selection.runner import CVSpec
+from regapps.shared.selection.runner import CVSpec, train_refit
 from regapps.shared.selection.search import StratifiedCVTask
 
 from . import task
@@ -21,12 +18,5 @@ def text_cv_task(data: TextData) -> StratifiedCVTask:
 
 def cv_spec(config: TextConfig) -> CVSpec:
     data = task.load_config_data(config)
-
-    def refit(best: Any, folder: Path) -> dict[str, Any]:
-        result = task.train(best, folder=folder, name="best", data=data, verbose=0)
-        rel = Path(result["run_dir"]).relative_to(folder)
-        result["images"] = [("Learning curves of the best configuration", str(rel / "learning_curves.png"))]
-        return result
-
-    return CVSpec(app=task.APP, config_cls=TextConfig, task=text_cv_task(data), refit=refit,
-                  data_source=data.source)
+    return CVSpec(app=task.APP, config_cls=TextConfig, task=text_cv_task(data),
+                  refit=train_refit(task.train, data), data_source=data.source)

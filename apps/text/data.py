@@ -10,13 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared.environment import cache_dir
 from regapps.shared.errors import DataError
+from regapps.shared.files import folder_entries
 from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file
 
-from .formats import (CLASS_NAMES, LocalText, clean_text, decode, find_acl_root, iter_archives,
-                      read_acl_folder, read_acl_tarball, read_csv)
+from .formats import (
+    CLASS_NAMES,
+    LocalText,
+    clean_text,
+    decode,
+    find_acl_root,
+    iter_archives,
+    read_acl_folder,
+    read_acl_tarball,
+    read_csv,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +112,9 @@ def _check_two_classes(y: np.ndarray, source: str) -> None:
 
 def load_local(path: Path) -> LocalText:
     """Detect an aclImdb tarball, an aclImdb folder, or a folder holding the tarball."""
-    if not path.exists():
-        raise DataError(f"--data-dir {path} does not exist")
-    if path.is_file():
+    entries = folder_entries(path)
+    if entries is None:
         return read_acl_tarball(path)
-    try:
-        entries = list(path.iterdir())
-    except PermissionError as exc:
-        raise DataError(f"--data-dir {path} cannot be read: permission denied") from exc
-    if not entries:
-        raise DataError(f"--data-dir {path} is empty")
     root = find_acl_root(path)
     if root is not None:
         return read_acl_folder(root)

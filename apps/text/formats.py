@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from regapps.shared.errors import DataError
 
 CLASS_NAMES = ["negative", "positive"]

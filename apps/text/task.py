@@ -7,18 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared import plots
-from regapps.shared.report import Report, metrics_rows
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
 from regapps.shared.modelio import load_model, save_model
+from regapps.shared.report import Report, metrics_rows
 from regapps.shared.runs import Run
 
 from .config import TextConfig
-from .data import (TextData, load_eval_set, load_text_data, make_dataset, read_text_file,
-                   split_validation, vectorize)
+from .data import (
+    TextData,
+    load_eval_set,
+    load_text_data,
+    make_dataset,
+    read_text_file,
+    split_validation,
+    vectorize,
+)
 from .formats import CLASS_NAMES, clean_text
 
 log = logging.getLogger(__name__)
@@ -73,11 +79,15 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
 
     Returns the inference model (strings in) as ``model`` plus its parts."""
     import keras
-
     from regapps.shared.training import fit, set_seed
 
-    from .model import (adapt_vectorizer, build_classifier, build_inference_model,
-                        build_vectorizer, use_jit)
+    from .model import (
+        adapt_vectorizer,
+        build_classifier,
+        build_inference_model,
+        build_vectorizer,
+        use_jit,
+    )
 
     t, m = config.training, config.model
     set_seed(t.seed)

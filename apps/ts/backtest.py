@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-
 from regapps.shared.errors import DataError
 
 from .config import TsConfig
 from .features import Prepared, first_window_end
-from .metrics import (diebold_mariano, point_metrics, standardized_residuals,
-                      walk_forward_bands)
+from .metrics import (
+    diebold_mariano,
+    point_metrics,
+    standardized_residuals,
+    walk_forward_bands,
+)
 from .model import MIN_TRAIN, MIN_VAL
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-
 from regapps.apps import options as o
 
 app = typer.Typer(help="Stock-price forecasting: a stacked LSTM trained with Adam, judged by "

@@ -3,14 +3,12 @@
 TensorFlow is touched."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-
 from regapps.shared.config import ExperimentConfig, Section
 
 # Letters, digits and . - = after an optional leading ^ (index tickers such as ^GSPC):

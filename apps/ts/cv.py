@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from regapps.shared.errors import DataError
 from regapps.shared.selection.runner import CVSpec
 from regapps.shared.selection.search import TrialResult

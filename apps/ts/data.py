@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from regapps.shared.environment import cache_dir
 from regapps.shared.errors import DataError
 from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from regapps.shared.errors import DataError
 
 from .data import TsData

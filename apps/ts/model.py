@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from regapps.shared.errors import DataError
 from regapps.shared.regularizers import kernel_regularizer
 
@@ -89,7 +88,6 @@ class LstmForecaster:
 
     def fit(self, prep: Prepared, origin: int, *, run_dir: Path | None = None) -> dict[str, Any]:
         import tensorflow as tf
-
         from regapps.shared.training import fit, set_seed
 
         cfg = self.config

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from regapps.shared.environment import versions
 from regapps.shared.modelio import save_model
 from regapps.shared.runs import Run

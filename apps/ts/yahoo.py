@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from regapps.shared.errors import DataError, DataUnavailableError
 from regapps.shared.net import ensure_reachable, net_timeout
 from regapps.shared.runs import atomic_write_text

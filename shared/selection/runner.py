@@ -22,6 +22,19 @@ log = logging.getLogger(__name__)
 Refit = Callable[[ExperimentConfig, Path], dict[str, Any]]
 
 
+def train_refit(train: Callable[..., dict[str, Any]], data: Any) -> Refit:
+    """A refit that runs the app's own ``train`` on all training data into the cv run, so the
+    winner gets a complete, evaluable run directory of its own."""
+
+    def refit(best: ExperimentConfig, folder: Path) -> dict[str, Any]:
+        result = train(best, folder=folder, name="best", data=data, verbose=0)
+        rel = Path(result["run_dir"]).relative_to(folder)
+        return {**result, "images": [("Learning curves of the best configuration",
+                                      str(rel / "learning_curves.png"))]}
+
+    return refit
+
+
 @dataclass
 class CVSpec:
     """What an app hands the runner."""
