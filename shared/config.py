@@ -88,6 +88,8 @@ class TrainingConfig(Section):
     restore_best: bool = True
     seed: int = Field(42, ge=0, lt=2**32)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    steps_per_execution: int = Field(16, ge=1, le=10_000,
+                                     description="batches per compiled call: fewer Python round trips")
     tensorboard: bool = False
     time_budget_minutes: float | None = Field(None, gt=0, description="stop training after this")
 

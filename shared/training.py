@@ -75,7 +75,8 @@ def fit(
                               steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
                               monitor=monitor)
     optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
+                  steps_per_execution=max(1, min(train_cfg.steps_per_execution, steps_per_epoch)))
 
     checkpoints = run_dir / "checkpoints" if run_dir else None
     state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
