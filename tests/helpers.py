@@ -30,3 +30,17 @@ def assert_one_error(result: Any, *fragments: str) -> None:
     assert result.stdout == "" and "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def modules_imported_by(argvs: list[list[str]], modules: tuple[str, ...] = ("tensorflow", "keras")) -> dict[str, bool]:
+    """Run ``regapps ARGV`` for each argv in one fresh interpreter; which ``modules`` got imported."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nfrom regapps.apps.cli import main\n"
+            f"for argv in {argvs!r}:\n"
+            "    try: main(argv)\n"
+            "    except SystemExit: pass\n"
+            f"print(json.dumps({{m: m in sys.modules for m in {list(modules)!r}}}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -3,27 +3,19 @@ end-to-end digits run (train -> evaluate -> predict)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..helpers import assert_one_error, main_json
-
+from ..helpers import assert_one_error, main_json, modules_imported_by
 from .fixtures import cifar_files, write_archive, write_image_tree
 
 
 def test_help_does_not_import_tensorflow() -> None:
-    code = ("import sys; from regapps.apps.cli import main\n"
-            "for argv in (['--help'], ['image', '--help'], ['image', 'train', '--help'],"
-            " ['image', 'train', '--dropout', '1.5']):\n"
-            "    try: main(argv)\n"
-            "    except SystemExit: pass\n"
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    loaded = modules_imported_by([['--help'], ['image', '--help'], ['image', 'train', '--help'], ['image', 'train', '--dropout', '1.5']],
+                                 ("tensorflow", "keras"))
+    assert not any(loaded.values()), loaded
 
 
 def test_version(cli: Any) -> None:
@@ -128,7 +120,6 @@ def test_evaluate_matches_training_metrics(digits_run: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_evaluate_and_predict_on_image_files(digits_run: dict[str, Any], tmp_path: Path) -> None:
     from PIL import Image
-
     from regapps.apps.image.data import load_digits
 
     data = load_digits()

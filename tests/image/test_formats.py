@@ -6,12 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from regapps.apps.image.data import load_digits, load_image_data, load_local
 from regapps.apps.image.formats import safe_unpickle
 from regapps.shared.errors import DataError
 
-from .fixtures import batch_arrays, cifar_files, write_archive, write_folder, write_image_tree
+from .fixtures import (
+    batch_arrays,
+    cifar_files,
+    write_archive,
+    write_folder,
+    write_image_tree,
+)
 
 
 @pytest.mark.parametrize("version", ["binary", "python"])

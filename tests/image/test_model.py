@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from regapps.apps.image.config import ImageConfig
 from regapps.apps.image.data import augment_batch, make_dataset
 from regapps.apps.image.model import build_model

@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from regapps.apps.image.formats import load_image, parse_binary_batch, parse_python_batch, read_cifar_archive
+from regapps.apps.image.formats import (
+    load_image,
+    parse_binary_batch,
+    parse_python_batch,
+    read_cifar_archive,
+)
 from regapps.shared.errors import DataError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

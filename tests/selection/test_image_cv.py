@@ -15,8 +15,6 @@ import pytest
 from ..helpers import assert_one_error, main_json
 
 
-
-
 @pytest.fixture(scope="module")
 def cv_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs = tmp_path_factory.mktemp("cvruns")

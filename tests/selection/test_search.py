@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from regapps.shared.config import ExperimentConfig
 from regapps.shared.errors import ConfigError, RunDirError
 from regapps.shared.selection.runner import CVSpec, make_plan, run_cv

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from regapps.apps.ts.config import TsConfig
 from regapps.apps.ts.cv import TsCVTask
 from regapps.apps.ts.features import prepare

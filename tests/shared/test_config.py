@@ -4,8 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from regapps.shared.config import ExperimentConfig, build_config, parse_set, write_config_file
+from regapps.shared.config import (
+    ExperimentConfig,
+    build_config,
+    parse_set,
+    write_config_file,
+)
 from regapps.shared.errors import ConfigError
 
 

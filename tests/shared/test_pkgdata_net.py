@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from regapps.shared.errors import DataError, DataUnavailableError
 from regapps.shared.net import ensure_reachable
 from regapps.shared.pkgdata import PackagedFile, extract_member, fetch_packaged_file

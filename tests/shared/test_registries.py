@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from regapps.shared.config import OptimizerConfig, ScheduleConfig
 from regapps.shared.errors import ConfigError
 from regapps.shared.optimizers import OPTIMIZERS, build_optimizer
@@ -74,7 +73,6 @@ def test_kernel_regularizer_picks_the_penalty() -> None:
 
 def test_regularizer_adds_loss_to_model() -> None:
     import keras
-
     from regapps.shared.blocks import dense_block
     from regapps.shared.config import RegularizationConfig
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from regapps.shared.errors import RunDirError
 from regapps.shared.runs import Run, atomic_write_text
 

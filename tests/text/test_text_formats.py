@@ -6,8 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from regapps.apps.text.data import load_local, load_text_data, parse_snippets, split_validation
+from regapps.apps.text.data import (
+    load_local,
+    load_text_data,
+    parse_snippets,
+    split_validation,
+)
 from regapps.apps.text.formats import clean_text, read_csv
 from regapps.shared.errors import DataError
 

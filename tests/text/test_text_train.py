@@ -9,8 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .corpora import (NEGATIVE_SENTENCE, POSITIVE_SENTENCE, TINY_MODEL, make_corpus, write_acl,
-                      write_csv)
+from .corpora import (
+    NEGATIVE_SENTENCE,
+    POSITIVE_SENTENCE,
+    TINY_MODEL,
+    make_corpus,
+    write_acl,
+    write_csv,
+)
 
 RUN_FILES = {"config.json", "history.csv", "metrics.json", "model.keras", "learning_curves.png",
              "confusion_matrix.png", "report.md", "status.json"}

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from regapps.apps.ts.data import TsData, clean_frame
 
 

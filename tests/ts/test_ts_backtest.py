@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from regapps.apps.ts.backtest import baseline_paths, plan_origins, run_backtest
 from regapps.apps.ts.config import TsConfig
 from regapps.apps.ts.features import prepare
@@ -160,8 +159,8 @@ def test_shrink_factor() -> None:
 def test_series_with_values_below_zero_backtests_on_differences() -> None:
     """A weather-like series (a seasonal sine plus noise, crossing zero) takes the diff path:
     MASE is the classic one on the raw scale and MAPE skips exact zeros."""
-    from regapps.apps.ts.data import clean_frame
     import pandas as pd
+    from regapps.apps.ts.data import clean_frame
 
     t = np.arange(1500)
     temp = 10 * np.sin(2 * np.pi * t / 365.25) + np.random.default_rng(2).normal(0, 2, len(t))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,21 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ..helpers import assert_one_error
+from ..helpers import assert_one_error, modules_imported_by
 from .synth import ar1_returns, price_frame, write_csv
 
 FAST = ["--lookback", "10", "--units", "8", "--layers", "1", "--epochs", "3", "--batch-size", "128"]
 
 
 def test_help_does_not_import_tensorflow() -> None:
-    code = ("import sys; from regapps.apps.cli import main\n"
-            "for argv in (['ts', '--help'], ['ts', 'backtest', '--help'], ['ts', 'forecast', '--help'],"
-            " ['ts', 'backtest', '--horizon', '0'], ['ts', 'forecast', '--ticker', '../../etc']):\n"
-            "    try: main(argv)\n"
-            "    except SystemExit: pass\n"
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules, 'yfinance' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip().splitlines()[-1] == "False False False"
+    loaded = modules_imported_by([['ts', '--help'], ['ts', 'backtest', '--help'], ['ts', 'forecast', '--help'], ['ts', 'backtest', '--horizon', '0'], ['ts', 'forecast', '--ticker', '../../etc']],
+                                 ("tensorflow", "keras", "yfinance"))
+    assert not any(loaded.values()), loaded
 
 
 

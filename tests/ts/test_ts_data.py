@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from regapps.apps.ts import yahoo
 from regapps.apps.ts.config import TsConfig, TsDataConfig
 from regapps.apps.ts.data import load_sample, load_series, read_csv_series

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from regapps.apps.ts.backtest import Backtest, run_backtest
 from regapps.apps.ts.config import TsConfig
 from regapps.apps.ts.data import TsData
