@@ -4,13 +4,9 @@ A block is ``layer(no bias when batch-normalized) > BatchNormalization? > activa
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .regularizers import kernel_regularizer
-
-if TYPE_CHECKING:  # pragma: no cover
-    import keras
-
 
 BN_MOMENTUM = 0.9
 
@@ -58,7 +54,3 @@ def output_layer(x: Any, units: int, reg: Any, *, activation: str, name: str = "
 
     return keras.layers.Dense(units, activation=activation, name=name, dtype="float32",
                               kernel_regularizer=kernel_regularizer(reg.l1, reg.l2))(x)
-
-
-def count_params(model: "keras.Model") -> int:
-    return int(model.count_params())

@@ -71,7 +71,7 @@ def validation_curve(rows: Sequence[Mapping[str, Any]], key: str, path: Path, me
     plt = _pyplot()
     values: dict[str, Mapping[str, Any]] = {}
     for row in rows:  # rows come best-first, so the first row per value is the best one
-        values.setdefault(json_key(row[key]), row)
+        values.setdefault(str(row[key]), row)
     labels = list(values)
     numeric = all(isinstance(values[k][key], (int, float)) and not isinstance(values[k][key], bool) for k in labels)
     if numeric:
@@ -97,11 +97,11 @@ def heatmap(rows: Sequence[Mapping[str, Any]], keys: tuple[str, str], path: Path
     import numpy as np
 
     plt = _pyplot()
-    xs = sorted({json_key(r[keys[0]]) for r in rows}, key=_sort_key)
-    ys = sorted({json_key(r[keys[1]]) for r in rows}, key=_sort_key)
+    xs = sorted({str(r[keys[0]]) for r in rows}, key=_sort_key)
+    ys = sorted({str(r[keys[1]]) for r in rows}, key=_sort_key)
     grid = np.full((len(ys), len(xs)), np.nan)
     for row in reversed(list(rows)):  # best rows last, so they win
-        grid[ys.index(json_key(row[keys[1]])), xs.index(json_key(row[keys[0]]))] = row["mean"]
+        grid[ys.index(str(row[keys[1]])), xs.index(str(row[keys[0]]))] = row["mean"]
     fig, ax = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.8 * len(ys) + 2.2))
     image = ax.imshow(grid, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(xs)), xs)
@@ -143,9 +143,6 @@ def overlaid_curves(histories: Mapping[str, Mapping[str, Sequence[Any]]], metric
     plt.close(fig)
     return path
 
-
-def json_key(value: Any) -> str:
-    return str(value)
 
 
 def _sort_key(text: str) -> tuple[int, Any]:

@@ -174,8 +174,3 @@ def augment_batch(batch: Any, *, flip: bool, crop_padding: int, seed: int) -> An
         batch = tf.gather(padded, rows, axis=1, batch_dims=1)
         batch = tf.gather(batch, cols, axis=2, batch_dims=1)
     return batch
-
-
-def normalize(x: np.ndarray) -> np.ndarray:
-    """The same scaling as the pipeline, for a handful of images outside it."""
-    return x.astype(np.float32) / 255.0
