@@ -26,9 +26,8 @@ HOLDOUT_SEED = 2026
 
 
 def held_out_split():  # type: ignore[no-untyped-def]
-    from sklearn.model_selection import train_test_split
-
     from regapps.apps.image.data import from_local, load_local
+    from sklearn.model_selection import train_test_split
 
     root = bench_data()
     if root is None:
@@ -68,7 +67,6 @@ def child(mode: str, preset: str, sets: list[str]) -> None:
 
 def _article(data, cfg):  # type: ignore[no-untyped-def]
     import keras
-
     from regapps.apps.image.model import build_model
 
     keras.utils.set_random_seed(cfg.training.seed)

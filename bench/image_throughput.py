@@ -57,7 +57,6 @@ def child(mode: str, epochs: int) -> None:
 
     import_tensorflow()
     import keras
-
     from regapps.apps.image.config import ImageConfig
     from regapps.apps.image.data import make_dataset, split_indices
     from regapps.apps.image.model import build_model

@@ -23,7 +23,6 @@ from common import print_table  # noqa: E402
 def measure(pooling: str, feed: str, jit: bool, ids: np.ndarray, y: np.ndarray,
             batch: int) -> dict[str, object]:
     import keras
-
     from regapps.apps.text.config import TextConfig
     from regapps.apps.text.data import make_dataset
     from regapps.shared.training import set_seed
