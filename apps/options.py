@@ -107,7 +107,9 @@ def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any
     with stdout_to_stderr(json_mode):
         result = body()
     if json_mode:
-        sys.stdout.write(json.dumps(result, default=_default) + "\n")
+        from regapps.shared.runs import json_default
+
+        sys.stdout.write(json.dumps(result, default=json_default) + "\n")
     else:
         typer.echo(human(result))
 
@@ -116,13 +118,6 @@ def keras_verbosity(json_mode: bool) -> int:
     """Keras progress bar when a person watches; one line per epoch when piped or in JSON."""
     return 2 if json_mode or not sys.stderr.isatty() else 1
 
-
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(type(obj).__name__)
 
 
 # --- cross-validation ---------------------------------------------------------------------

@@ -119,6 +119,12 @@ class ExperimentConfig(Section):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @classmethod
+    def from_saved(cls: type[C], tree: Mapping[str, Any]) -> C:
+        """The config of a run's ``config.json`` (its ``meta`` record of versions and checksums
+        set aside)."""
+        return cls.model_validate({k: v for k, v in tree.items() if k != "meta"})
+
 
 # --- loading ---------------------------------------------------------------------------------
 

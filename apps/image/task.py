@@ -45,7 +45,7 @@ def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
     if status == "completed":
         raise RunDirError(f"{run_dir} is already finished; nothing to resume")
     saved = run.read_json("config.json")
-    config = ImageConfig.model_validate(_strip_meta(saved))
+    config = ImageConfig.from_saved(saved)
     data = load_image_data(config.data.dataset, config.data.data_dir)
     if data.checksum() != saved.get("meta", {}).get("data_sha256"):
         raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
@@ -155,7 +155,7 @@ def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
         x, y = split.x, _remap(split.y, local.class_names, names, data_dir)
         source = data_dir
     else:
-        config = ImageConfig.model_validate(_strip_meta(run.read_json("config.json")))
+        config = ImageConfig.from_saved(run.read_json("config.json"))
         data = load_image_data(config.data.dataset, config.data.data_dir)
         if data.x_test is None or data.y_test is None:
             raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir")
@@ -205,9 +205,6 @@ def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def _strip_meta(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in tree.items() if k != "meta"}
 
 
 def _source_tag(data: ImageData) -> str:

@@ -143,7 +143,7 @@ def evaluate(run_dir: Path, *, data_dir: str | None = None, csv: str | None = No
     if data_dir or csv:
         texts, y, source = load_eval_set(data_dir, csv, text_col, label_col)
     else:
-        config = TextConfig.model_validate(_strip_meta(run.read_json("config.json")))
+        config = TextConfig.from_saved(run.read_json("config.json"))
         data = load_config_data(config)
         if data.x_test is None or data.y_test is None:
             raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir or --csv")
@@ -180,9 +180,6 @@ def predict(run_dir: Path, texts: list[str], *, file: Path | None = None) -> dic
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def _strip_meta(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in tree.items() if k != "meta"}
 
 
 def _source_tag(config: TextConfig) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from .. import plots
 from ..config import ExperimentConfig, build_config, write_config_file
 from ..errors import RunDirError
-from ..report import Report, flatten, metrics_rows
+from ..report import Report, metrics_rows
 from ..runs import COMPLETED, Run
 from .search import CVTask, Progress, SearchPlan, Summary, run_search, summarize
 from .trials import TrialStore
@@ -134,12 +134,8 @@ def _report(spec: CVSpec, plan: SearchPlan, summary: Summary, refit: dict[str, A
         rep.section("Plots")
         for title, file in images:
             rep.image(file, title)
-    rep.section("Best configuration").key_values(flatten(build_best_tree(summary, plan)))
+    rep.section("Best configuration").key_values({k: best[k] for k in plan.space})
     return rep
-
-
-def build_best_tree(summary: Summary, plan: SearchPlan) -> dict[str, Any]:
-    return {k: summary.best[k] for k in plan.space}
 
 
 SEARCHES = ("grid", "random", "halving")
