@@ -59,20 +59,20 @@ class HistoryRecorder(keras.callbacks.Callback):
 class BestKeeper(keras.callbacks.Callback):
     """Tracks the best epoch by ``monitor``, stops early after ``patience`` epochs without an
     improvement larger than ``min_delta``, saves best/last checkpoints and a resumable
-    ``state.json``, and restores the best weights at the end.
+    ``state.json``, and keeps the best weights for ``restore_best``.
 
     Holding the best weights in memory makes the restore independent of whether early stopping
     fired (Keras' own ``restore_best_weights`` only acts when it does); owning the early-stopping
-    counter lets an interrupted run resume with it intact.
+    counter lets an interrupted run resume with it intact. The restore is the trainer's call, not
+    the end of ``fit``'s, so training can go on in a later leg from the last weights.
     """
 
-    def __init__(self, monitor: str, *, restore: bool, patience: int | None = None,
+    def __init__(self, monitor: str, *, patience: int | None = None,
                  min_delta: float = 0.0, checkpoint_dir: Path | None = None,
                  state: dict[str, Any] | None = None):
         super().__init__()
         self.monitor = monitor
         self.mode = monitor_mode(monitor)
-        self.restore = restore
         self.patience = patience
         self.min_delta = min_delta
         self.checkpoint_dir = checkpoint_dir
@@ -120,8 +120,8 @@ class BestKeeper(keras.callbacks.Callback):
         with atomic_path(self.checkpoint_dir / name) as tmp:
             self.model.save(tmp)
 
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.restore and self.best_weights is not None:
+    def restore_best(self) -> None:
+        if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             log.debug("restored weights of epoch %d (%s=%.4f)", self.best_epoch, self.monitor, self.best)
 

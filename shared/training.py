@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,77 +44,111 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def fit(
-    model: Any,
-    train_data: Any,
-    validation_data: Any,
-    *,
-    config: ExperimentConfig,
-    steps_per_epoch: int,
-    loss: Any,
-    metrics: list[Any],
-    run_dir: Path | None = None,
-    extra_callbacks: list[Any] | None = None,
-    jit_compile: bool = False,
-    verbose: int = 1,
-    resume: bool = False,
-) -> FitResult:
-    """Compile ``model`` with the config's optimizer and schedule, then train it.
+class Trainer:
+    """Compiles ``model`` with the config's optimizer and schedule, then trains it in one or more
+    legs: ``train_until(n)`` runs up to epoch ``n`` and can be called again to go on from there
+    (weights, optimizer state, schedule position, data order and early-stopping counter all carry
+    over), so a run trained to 3 and then to 9 epochs is the run trained to 9 in one go. The
+    schedule is laid out for ``training.epochs`` whatever the legs are. ``finish()`` restores
+    the best weights (with ``training.restore_best``) and returns the :class:`FitResult`.
 
     ``run_dir`` (if given) receives ``history.csv``, ``checkpoints/{best,last}.keras`` and,
-    with ``training.tensorboard``, ``tensorboard/``. The model ends with its best weights when
-    ``training.restore_best`` is set. With ``resume``, training continues after the last
-    finished epoch recorded in ``run_dir`` (weights, optimizer state, schedule position,
-    early-stopping counter and history), so no finished epoch is redone.
+    with ``training.tensorboard``, ``tensorboard/``. With ``resume``, training continues after
+    the last finished epoch recorded in ``run_dir``, so no finished epoch is redone.
     """
-    import keras
 
-    from .callbacks import BestKeeper, HistoryRecorder, TimeBudget
+    def __init__(self, model: Any, train_data: Any, validation_data: Any, *,
+                 config: ExperimentConfig, steps_per_epoch: int, loss: Any, metrics: list[Any],
+                 run_dir: Path | None = None, extra_callbacks: list[Any] | None = None,
+                 jit_compile: bool = False, verbose: int = 1, resume: bool = False):
+        import keras
 
-    train_cfg = config.training
-    monitor = train_cfg.monitor if validation_data is not None else train_cfg.monitor.removeprefix("val_")
-    schedule = build_schedule(config.schedule, config.optimizer.learning_rate,
-                              steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
-                              monitor=monitor)
-    optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
-                  steps_per_execution=max(1, min(train_cfg.steps_per_execution, steps_per_epoch)))
+        from .callbacks import BestKeeper, HistoryRecorder, TimeBudget
 
-    checkpoints = run_dir / "checkpoints" if run_dir else None
-    state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
-                       else ({}, []))
-    history = HistoryRecorder(run_dir / "history.csv" if run_dir else None, previous)
-    keeper = BestKeeper(monitor, restore=train_cfg.restore_best,
-                        patience=train_cfg.patience if train_cfg.early_stopping else None,
-                        min_delta=train_cfg.min_delta, checkpoint_dir=checkpoints, state=state)
-    if state:
-        keeper.best_weights = state.pop("best_weights", None)
-    callbacks: list[Any] = [history, keeper, *schedule.callbacks]
-    budget = None
-    if train_cfg.time_budget_minutes:
-        budget = TimeBudget(train_cfg.time_budget_minutes * 60)
-        callbacks.append(budget)
-    if train_cfg.tensorboard and run_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    callbacks.extend(extra_callbacks or [])
+        self.model, self.train_data, self.validation_data = model, train_data, validation_data
+        self.verbose = verbose
+        train_cfg = self.train_cfg = config.training
+        self.monitor = (train_cfg.monitor if validation_data is not None
+                        else train_cfg.monitor.removeprefix("val_"))
+        schedule = build_schedule(config.schedule, config.optimizer.learning_rate,
+                                  steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
+                                  monitor=self.monitor)
+        optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
+                      steps_per_execution=max(1, min(train_cfg.steps_per_execution, steps_per_epoch)))
 
-    start = time.perf_counter()
-    initial_epoch = int(state.get("epoch", 0))
-    if initial_epoch < train_cfg.epochs and not keeper.exhausted():
-        model.fit(train_data, validation_data=validation_data, epochs=train_cfg.epochs,
-                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)  # data is shuffled upstream
-    else:  # the interrupted run had already finished its epochs
-        keeper.set_model(model)
-        keeper.on_train_end()
-    seconds = time.perf_counter() - start + float(state.get("seconds", 0.0))
-    epochs_run = len(history.rows)
-    return FitResult(
-        history=history.series(), rows=history.rows, epochs_run=epochs_run,
-        best_epoch=keeper.best_epoch or epochs_run,
-        best_value=keeper.best if keeper.best_epoch else None, monitor=monitor,
-        stopped_early=keeper.stopped_early or keeper.exhausted(),
-        time_budget_hit=bool(budget is not None and budget.exhausted), seconds=seconds)
+        checkpoints = run_dir / "checkpoints" if run_dir else None
+        state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
+                           else ({}, []))
+        self.history = HistoryRecorder(run_dir / "history.csv" if run_dir else None, previous)
+        self.keeper = BestKeeper(self.monitor, patience=train_cfg.patience if train_cfg.early_stopping else None,
+                                 min_delta=train_cfg.min_delta, checkpoint_dir=checkpoints, state=state)
+        self.keeper.set_model(model)
+        if state:
+            self.keeper.best_weights = state.pop("best_weights", None)
+        self.callbacks: list[Any] = [self.history, self.keeper, *schedule.callbacks]
+        self.budget = None
+        if train_cfg.time_budget_minutes:
+            self.budget = TimeBudget(train_cfg.time_budget_minutes * 60)
+            self.callbacks.append(self.budget)
+        if train_cfg.tensorboard and run_dir is not None:
+            self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        self.callbacks.extend(extra_callbacks or [])
+        self.epoch = int(state.get("epoch", 0))
+        self.seconds = float(state.get("seconds", 0.0))
+
+    @property
+    def stopped(self) -> bool:
+        """Early stopping or the time budget ended training: later legs train nothing."""
+        return self.keeper.exhausted() or bool(self.budget is not None and self.budget.exhausted)
+
+    def train_until(self, epochs: int) -> None:
+        target = min(epochs, self.train_cfg.epochs)
+        if self.epoch >= target or self.stopped:
+            return
+        start = time.perf_counter()
+        self.model.fit(self.train_data, validation_data=self.validation_data, epochs=target,
+                       initial_epoch=self.epoch, callbacks=self.callbacks, verbose=self.verbose,
+                       shuffle=False)  # data is shuffled upstream
+        self.seconds += time.perf_counter() - start
+        self.epoch = len(self.history.rows)
+
+    @contextmanager
+    def best_weights(self) -> Iterator[None]:
+        """The model holds its best weights inside the block (with ``restore_best``) and its
+        current ones again after it, so a leg can be scored and training go on."""
+        best = self.keeper.best_weights if self.train_cfg.restore_best else None
+        if best is None:
+            yield
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(best)
+        try:
+            yield
+        finally:
+            self.model.set_weights(current)
+
+    def finish(self) -> FitResult:
+        if self.train_cfg.restore_best:
+            self.keeper.restore_best()
+        return self.result()
+
+    def result(self) -> FitResult:
+        keeper, epochs_run = self.keeper, len(self.history.rows)
+        return FitResult(
+            history=self.history.series(), rows=self.history.rows, epochs_run=epochs_run,
+            best_epoch=keeper.best_epoch or epochs_run,
+            best_value=keeper.best if keeper.best_epoch else None, monitor=self.monitor,
+            stopped_early=keeper.stopped_early or keeper.exhausted(),
+            time_budget_hit=bool(self.budget is not None and self.budget.exhausted), seconds=self.seconds)
+
+
+def fit(model: Any, train_data: Any, validation_data: Any, **kwargs: Any) -> FitResult:
+    """Train ``model`` for ``training.epochs`` in one leg (see :class:`Trainer` for the options)
+    and return it with its best weights."""
+    trainer = Trainer(model, train_data, validation_data, **kwargs)
+    trainer.train_until(trainer.train_cfg.epochs)
+    return trainer.finish()
 
 
 def _resume_state(model: Any, checkpoints: Path, run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -2,6 +2,9 @@
 split, each fold trained exactly as `train` trains."""
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from regapps.shared.selection.runner import CVSpec, train_refit
 from regapps.shared.selection.search import StratifiedCVTask
 
@@ -11,8 +14,14 @@ from .data import ImageData, load_image_data
 
 
 def image_cv_task(data: ImageData) -> StratifiedCVTask:
-    return StratifiedCVTask(data.y_train, lambda config, train_idx, val_idx: task.fit_image_model(
-        config, data, train_idx, val_idx, verbose=0))
+    tensors: list[tuple[Any, Any]] = []  # the images as one tensor, made at the first trial, shared by all
+
+    def job(config: ImageConfig, train_idx: np.ndarray, val_idx: np.ndarray) -> task.ImageFit:
+        if not tensors:
+            tensors.append(task.image_tensors(data))
+        return task.ImageFit(config, data, train_idx, val_idx, tensors=tensors[0], verbose=0)
+
+    return StratifiedCVTask(data.y_train, job)
 
 
 def cv_spec(config: ImageConfig) -> CVSpec:

@@ -80,36 +80,56 @@ def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, r
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
+class ImageFit:
+    """One model being trained on the training images at ``train_idx`` and scored on those at
+    ``val_idx``: ``trainer.train_until(n)`` trains (and can go on later), ``validate()`` scores
+    the model as it stands. ``train`` and cross-validation both train through it, so both train
+    exactly the same way. ``tensors`` (the images and labels as tensors, made once by
+    :func:`image_tensors`) lets many fits share one copy; both pipelines gather from it."""
+
+    def __init__(self, config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
+                 *, tensors: tuple[Any, Any] | None = None, run_dir: Path | None = None,
+                 verbose: int = 0, resume: bool = False):
+        from regapps.shared.training import Trainer, set_seed
+
+        from .model import build_model
+
+        t = config.training
+        set_seed(t.seed)
+        n_classes = len(data.class_names)
+        one_hot = n_classes if t.label_smoothing > 0 else None
+        images, labels = tensors or image_tensors(data)
+        train_ds = make_dataset(images, labels, t.batch_size, indices=train_idx, shuffle=True, seed=t.seed,
+                                num_classes=one_hot, flip=config.augment.flip,
+                                crop_padding=config.augment.crop_padding)
+        val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
+                              shuffle=False, seed=t.seed, num_classes=one_hot)
+        self.model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
+                                 width=config.model.width)
+        self.trainer = Trainer(self.model, train_ds, val_ds, config=config,
+                               steps_per_epoch=-(-len(train_idx) // t.batch_size),
+                               loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
+                               verbose=verbose, resume=resume)
+        self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
+
+    def validate(self) -> dict[str, Any]:
+        return score(self.model, self.x_val, self.y_val, self.class_names)[0]
+
+
+def image_tensors(data: ImageData) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    return tf.constant(data.x_train), tf.constant(data.y_train)
+
+
 def fit_image_model(config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
                     *, run_dir: Path | None = None, verbose: int = 0,
                     resume: bool = False) -> dict[str, Any]:
-    """Build and fit one model on the training images at ``train_idx``; score it on those at
-    ``val_idx``. Used by ``train`` and by cross-validation, so both train exactly the same way.
-    The images are copied once into one tensor that both pipelines gather from."""
-    import tensorflow as tf
-    from regapps.shared.training import fit, set_seed
-
-    from .model import build_model
-
-    t = config.training
-    set_seed(t.seed)
-    n_classes = len(data.class_names)
-    one_hot = n_classes if t.label_smoothing > 0 else None
-    images, labels = tf.constant(data.x_train), tf.constant(data.y_train)
-    train_ds = make_dataset(images, labels, t.batch_size, indices=train_idx, shuffle=True, seed=t.seed,
-                            num_classes=one_hot, flip=config.augment.flip,
-                            crop_padding=config.augment.crop_padding)
-    val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
-                          shuffle=False, seed=t.seed, num_classes=one_hot)
-    model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
-                        width=config.model.width)
-    loss = _loss(t.label_smoothing)
-    fit_result = fit(model, train_ds, val_ds, config=config,
-                     steps_per_epoch=-(-len(train_idx) // t.batch_size), loss=loss,
-                     metrics=["accuracy"], run_dir=run_dir, verbose=verbose, resume=resume)
-    del images, labels, train_ds, val_ds
-    validation, _ = score(model, data.x_train[val_idx], data.y_train[val_idx], data.class_names)
-    return {"model": model, "fit": fit_result, "validation": validation}
+    """Train one model for the configured epochs and score it on the images at ``val_idx``."""
+    job = ImageFit(config, data, train_idx, val_idx, run_dir=run_dir, verbose=verbose, resume=resume)
+    job.trainer.train_until(config.training.epochs)
+    fit_result = job.trainer.finish()
+    return {"model": job.model, "fit": fit_result, "validation": job.validate()}
 
 
 def _loss(label_smoothing: float) -> Any:
@@ -216,8 +236,8 @@ def _meta(data: ImageData, config: ImageConfig) -> dict[str, Any]:
             "versions": versions(), "seed": config.training.seed, "data_source": data.source,
             "data_sha256": data.checksum(), "class_names": data.class_names,
             "input_shape": list(data.input_shape), "input_scaling": "x / 255 in the input pipeline",
-            "n_train": int(len(data.y_train)),
-            "n_test": None if data.y_test is None else int(len(data.y_test)), "notes": data.notes}
+            "n_train": len(data.y_train),
+            "n_test": None if data.y_test is None else len(data.y_test), "notes": data.notes}
 
 
 def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> Report:

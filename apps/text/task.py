@@ -72,43 +72,55 @@ def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
+class TextFit:
+    """One classifier in training: the vectorizer adapted on ``x_tr`` only, ``trainer`` to train
+    it (and go on later), ``validate()`` to score it on the validation part as it stands."""
+
+    def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
+                 y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0):
+        import keras
+        from regapps.shared.training import Trainer, set_seed
+
+        from .model import adapt_vectorizer, build_classifier, build_vectorizer, use_jit
+
+        t, m = config.training, config.model
+        set_seed(t.seed)
+        self.vectorizer = build_vectorizer(m)
+        self.vocab_size = adapt_vectorizer(self.vectorizer, x_tr)
+        log.info("vocabulary: %d tokens (%s)", self.vocab_size,
+                 "words + bigrams" if m.ngrams == 2 else f"{m.ngrams}-grams")
+        ids_tr, self.ids_val = vectorize(self.vectorizer, x_tr), vectorize(self.vectorizer, x_val)
+        self.y_val = y_val
+        train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
+        val_ds = make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
+        self.classifier = build_classifier(m, self.vocab_size, config.regularization)
+        self.jit_compile = use_jit(m)
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
+        self.trainer = Trainer(self.classifier, train_ds, val_ds, config=config,
+                               steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
+                               metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
+                                        keras.metrics.AUC(name="auc")],
+                               run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose)
+
+    def validate(self) -> dict[str, Any]:
+        return score_ids(self.classifier, self.ids_val, self.y_val)[0]
+
+
 def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
                    y_val: np.ndarray, *, run_dir: Path | None = None,
                    verbose: int = 0) -> dict[str, Any]:
     """Adapt the vectorizer on ``x_tr`` only, fit the classifier, score it on the validation part.
 
     Returns the inference model (strings in) as ``model`` plus its parts."""
-    import keras
-    from regapps.shared.training import fit, set_seed
+    from .model import build_inference_model
 
-    from .model import (
-        adapt_vectorizer,
-        build_classifier,
-        build_inference_model,
-        build_vectorizer,
-        use_jit,
-    )
-
-    t, m = config.training, config.model
-    set_seed(t.seed)
-    vectorizer = build_vectorizer(m)
-    vocab_size = adapt_vectorizer(vectorizer, x_tr)
-    log.info("vocabulary: %d tokens (%s)", vocab_size, "words + bigrams" if m.ngrams == 2 else f"{m.ngrams}-grams")
-    ids_tr, ids_val = vectorize(vectorizer, x_tr), vectorize(vectorizer, x_val)
-    train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
-    val_ds = make_dataset(ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
-    classifier = build_classifier(m, vocab_size, config.regularization)
-    jit = use_jit(m)
-    loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
-    fit_result = fit(classifier, train_ds, val_ds, config=config,
-                     steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
-                     metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                              keras.metrics.AUC(name="auc")],
-                     run_dir=run_dir, jit_compile=jit, verbose=verbose)
-    validation, matrix = score_ids(classifier, ids_val, y_val)
-    return {"model": build_inference_model(vectorizer, classifier), "classifier": classifier,
-            "vectorizer": vectorizer, "fit": fit_result, "validation": validation,
-            "validation_matrix": matrix, "vocab_size": vocab_size, "jit_compile": jit}
+    job = TextFit(config, x_tr, y_tr, x_val, y_val, run_dir=run_dir, verbose=verbose)
+    job.trainer.train_until(config.training.epochs)
+    fit_result = job.trainer.finish()
+    validation, matrix = score_ids(job.classifier, job.ids_val, y_val)
+    return {"model": build_inference_model(job.vectorizer, job.classifier), "classifier": job.classifier,
+            "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
+            "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile}
 
 
 def score_ids(classifier: Any, ids: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from regapps.shared.errors import DataError
 from regapps.shared.selection.runner import CVSpec
-from regapps.shared.selection.search import TrialResult
+from regapps.shared.selection.search import RefitTrial, TrialResult
 from regapps.shared.selection.splitters import Split, walk_forward
 
 from . import task
@@ -35,6 +35,10 @@ class TsCVTask:
         m = self.config.model
         return walk_forward(self.test_start, folds, gap=m.lookback + m.horizon,
                             min_train=min_history(self.prep, self.config))
+
+    def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> RefitTrial:
+        # The forecaster's shrink factor is fitted after training, so a rung refits from scratch.
+        return RefitTrial(self.fit_score, config, train_idx, val_idx)
 
     def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
         horizon = config.model.horizon

@@ -62,7 +62,7 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
         metric = task.metric
         curve = metric  # the per-epoch curve compared: the task's metric if Keras logs it, else loss
         for variant, config in configs.items():
-            result = task.fit_score(config, train_idx, val_idx)
+            result = task.start(config, train_idx, val_idx).advance(config.training.epochs)
             history = result.history or {}
             histories[variant] = history
             if f"val_{curve}" not in history:

@@ -6,6 +6,12 @@ each rung through a :class:`CVTask`, records each result the moment it finishes,
 skips what is recorded. Halving trains every candidate for a few epochs, keeps the best
 ``1/eta``, and repeats with ``eta`` times the epochs until at most ``eta`` remain, which get
 the full budget.
+
+Halving is warm-started: a survivor's trial goes on from where its last rung stopped instead of
+training again from scratch, and every trial's schedule is laid out for the full budget, so a
+rung's score is the score the full-budget run has at that epoch (as in asynchronous successive
+halving). A trial that is not in memory (a resumed search) is retrained from scratch to the
+rung's epoch, which gives the same result.
 """
 from __future__ import annotations
 
@@ -36,6 +42,13 @@ class TrialResult:
     history: dict[str, list[Any]] | None = None
 
 
+class Trial(Protocol):
+    """One configuration training on one fold: ``advance(n)`` trains up to epoch ``n`` (going on
+    from any earlier call) and scores the result on the fold's validation part."""
+
+    def advance(self, epochs: int) -> TrialResult: ...
+
+
 class CVTask(Protocol):
     """What the engine needs from an app; it never sees a concrete one."""
 
@@ -44,7 +57,46 @@ class CVTask(Protocol):
 
     def splits(self, folds: int, seed: int) -> list[Split]: ...
 
-    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult: ...
+    def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> Trial: ...
+
+
+class FitJob(Protocol):
+    """An app's model in training (for :class:`WarmTrial`): a :class:`~regapps.shared.training.Trainer`
+    and a scorer for the fold's validation part."""
+
+    trainer: Any
+
+    def validate(self) -> dict[str, Any]: ...
+
+
+class WarmTrial:
+    """A trial that keeps its model between calls: each ``advance`` trains only the new epochs,
+    then scores the best weights so far (training goes on from the last ones)."""
+
+    def __init__(self, job: FitJob, metric: str):
+        self.job, self.metric = job, metric
+
+    def advance(self, epochs: int) -> TrialResult:
+        trainer = self.job.trainer
+        trainer.train_until(epochs)
+        with trainer.best_weights():
+            score = float(self.job.validate()[self.metric])
+        fit = trainer.result()
+        return TrialResult(score, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
+
+
+class RefitTrial:
+    """A trial for tasks that cannot go on training: each ``advance`` fits again from scratch
+    with ``training.epochs`` set to the epochs asked for."""
+
+    def __init__(self, fit_score: Callable[[Any, np.ndarray, np.ndarray], TrialResult], config: Any,
+                 train_idx: np.ndarray, val_idx: np.ndarray):
+        self.fit_score, self.config, self.train_idx, self.val_idx = fit_score, config, train_idx, val_idx
+
+    def advance(self, epochs: int) -> TrialResult:
+        training = self.config.training.model_copy(update={"epochs": epochs})
+        config = self.config.model_copy(update={"training": training})
+        return self.fit_score(config, self.train_idx, self.val_idx)
 
 
 @dataclass
@@ -87,11 +139,8 @@ Progress = Callable[[int, int, Mapping[str, Any]], None]
 
 
 def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: Mapping[str, Any],
-                 seed: int, epochs: int | None) -> ExperimentConfig:
-    flags: dict[str, Any] = {**params, "training.seed": seed}
-    if epochs is not None:
-        flags["training.epochs"] = epochs
-    return build_config(cls, base=base, flags=flags)
+                 seed: int) -> ExperimentConfig:
+    return build_config(cls, base=base, flags={**params, "training.seed": seed})
 
 
 def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
@@ -100,28 +149,34 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
     alive = list(range(len(plan.candidates)))
     sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
     total, finished = plan.total_trials(), len(done)
+    warm: dict[tuple[int, int, int], Trial] = {}  # (candidate, fold, seed) -> trial kept for the next rung
     for rung, epochs in enumerate(epochs_per_rung):
+        more = rung + 1 < len(sizes)
         for cand in alive:
             params = plan.candidates[cand]
             for seed in plan.seeds:
-                config = trial_config(cls, base, params, seed, epochs)
+                config = trial_config(cls, base, params, seed)
+                budget = epochs if epochs is not None else config.training.epochs
                 for fold, (train_idx, val_idx) in enumerate(splits):
                     if store.key(cand, rung, fold, seed) in done:
                         continue
                     start = time.perf_counter()
-                    result = task.fit_score(config, train_idx, val_idx)
-                    row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed,
-                           "epochs": epochs if epochs is not None else config.training.epochs,
+                    trial = warm.pop((cand, fold, seed), None) or task.start(config, train_idx, val_idx)
+                    result = trial.advance(budget)
+                    if more:
+                        warm[(cand, fold, seed)] = trial
+                    row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
                            "score": float(result.score), "epochs_run": result.epochs_run,
                            "best_epoch": result.best_epoch,
-                           "seconds": round(result.seconds or time.perf_counter() - start, 3)}
+                           "seconds": round(time.perf_counter() - start, 3)}
                     row.update({param_column(k): encode_param(v) for k, v in params.items()})
                     store.add(row)
                     finished += 1
                     if progress is not None:
                         progress(finished, total, row)
-        if rung + 1 < len(sizes):
+        if more:
             alive = _top(store, alive, rung, sizes[rung + 1], task.greater_is_better)
+            warm = {key: trial for key, trial in warm.items() if key[0] in alive}
             log.info("halving rung %d (%s epochs): %d candidates go on", rung, epochs, len(alive))
 
 
@@ -189,24 +244,21 @@ def _seed_note(plan: SearchPlan, store: TrialStore, rows: list[dict[str, Any]]) 
 
 
 class StratifiedCVTask:
-    """A classification task for the engine: stratified k-fold over ``labels``; ``fit(config,
-    train_idx, val_idx)`` trains on the training indices and returns ``{"fit": FitResult,
-    "validation": {"accuracy": ...}}`` (an app's own fit function, fitted preprocessing inside)."""
+    """A classification task for the engine: stratified k-fold over ``labels``; ``job(config,
+    train_idx, val_idx)`` makes the app's :class:`FitJob` (preprocessing fitted on the training
+    indices inside it)."""
 
     metric = "accuracy"
     greater_is_better = True
 
-    def __init__(self, labels: np.ndarray, fit: Callable[[Any, np.ndarray, np.ndarray], dict[str, Any]]):
+    def __init__(self, labels: np.ndarray, job: Callable[[Any, np.ndarray, np.ndarray], FitJob]):
         self.labels = labels
-        self.fit = fit
+        self.job = job
 
     def splits(self, folds: int, seed: int) -> list[Split]:
         from .splitters import stratified_kfold
 
         return stratified_kfold(self.labels, folds, seed)
 
-    def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
-        result = self.fit(config, train_idx, val_idx)
-        fit = result["fit"]
-        return TrialResult(result["validation"][self.metric], fit.epochs_run, fit.best_epoch,
-                           fit.seconds, fit.history)
+    def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> Trial:
+        return WarmTrial(self.job(config, train_idx, val_idx), self.metric)

@@ -10,7 +10,7 @@ import pytest
 from regapps.shared.config import ExperimentConfig
 from regapps.shared.errors import ConfigError, RunDirError
 from regapps.shared.selection.runner import CVSpec, make_plan, run_cv
-from regapps.shared.selection.search import TrialResult
+from regapps.shared.selection.search import RefitTrial, TrialResult
 from regapps.shared.selection.space import parse_grid
 from regapps.shared.selection.splitters import stratified_kfold, walk_forward
 
@@ -96,6 +96,9 @@ class FakeTask:
 
     def splits(self, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return stratified_kfold(np.array([0, 1] * 10), folds, seed)
+
+    def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> RefitTrial:
+        return RefitTrial(self.fit_score, config, train_idx, val_idx)
 
     def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
         if self.fail_after is not None and self.calls >= self.fail_after:
