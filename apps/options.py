@@ -34,7 +34,7 @@ Patience = Annotated[Optional[int], typer.Option("--patience", help="Early-stopp
 EarlyStopping = Annotated[Optional[bool], typer.Option("--early-stopping/--no-early-stopping", help="Stop when the monitored metric stalls.", rich_help_panel=TRAIN, show_default=False)]
 ValidationSplit = Annotated[Optional[float], typer.Option("--validation-split", help="Share of training data held out for validation.", rich_help_panel=TRAIN)]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Random seed (data split, init, shuffling).", rich_help_panel=TRAIN)]
-TimeBudget = Annotated[Optional[float], typer.Option("--time-budget", help="Stop training after this many minutes.", rich_help_panel=TRAIN)]
+TimeBudget = Annotated[Optional[float], typer.Option("--time-budget", help="Train for this many minutes: warm-up + decay schedules are laid out for the epochs that fit, measured as it trains. Without --epochs the epoch cap is lifted to 1000.", rich_help_panel=TRAIN)]
 TensorBoard = Annotated[Optional[bool], typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs into the run directory.", rich_help_panel=TRAIN, show_default=False)]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
@@ -42,6 +42,9 @@ RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Root of run directori
 Name = Annotated[Optional[str], typer.Option("--name", help="Name part of the run directory.", rich_help_panel=OUT)]
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout; logs go to stderr.", rich_help_panel=OUT)]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and TensorFlow's own messages.", rich_help_panel=OUT)]
+
+
+BUDGET_EPOCH_CAP = 1000  # with --time-budget and no --epochs, the budget decides
 
 
 def training_flags(*, l1: float | None = None, l2: float | None = None, dropout: float | None = None,
@@ -58,7 +61,8 @@ def training_flags(*, l1: float | None = None, l2: float | None = None, dropout:
         "regularization.batchnorm": batchnorm, "optimizer.name": optimizer,
         "optimizer.learning_rate": learning_rate, "optimizer.weight_decay": weight_decay,
         "schedule.name": schedule, "training.batch_size": batch_size,
-        "training.epochs": epochs, "training.patience": patience,
+        "training.epochs": BUDGET_EPOCH_CAP if epochs is None and time_budget is not None else epochs,
+        "training.patience": patience,
         "training.early_stopping": early_stopping,
         "training.validation_split": validation_split, "training.seed": seed,
         "training.time_budget_minutes": time_budget, "training.tensorboard": tensorboard,

@@ -64,12 +64,13 @@ def main() -> None:
                              seeds=1, eta=3, seed=0)
             start = time.perf_counter()
             result = run_cv(spec, plan, base, runs_dir=Path(tmp), name=search)
-            results[search] = {"search": search, "trials": plan.total_trials(),
-                               "wall_s": time.perf_counter() - start, **_best(result)}
+            results[search] = {"search": search, "legs": plan.total_trials(),
+                               "wall_s": time.perf_counter() - start, **_cost(result), **_best(result)}
     grid, halving = results["grid"], results["halving"]
     print(f"data: {data.source}; {len(GRID)} keys, 27 candidates, {args.folds} folds, "
           f"up to {args.epochs} epochs (patience 5)\n")
-    print_table(list(results.values()), ["search", "trials", "wall_s", "best", "cv_accuracy", "ci95"])
+    print_table(list(results.values()), ["search", "legs", "models", "epochs_trained", "wall_s", "best",
+                                         "cv_accuracy", "ci95"])
     same = grid["params"] == halving["params"]
     pick = next(float(r["mean"]) for r in grid["rows"]
                 if all(str(r[k]) == str(v) for k, v in halving["params"].items()))
@@ -77,6 +78,19 @@ def main() -> None:
     print(f"\nwall-time ratio halving/grid: {halving['wall_s'] / grid['wall_s']:.2f} (target <= 0.35)")
     print(f"same winner: {same}" + ("" if same else f"; halving's pick scores {pick:.4f} in the full grid, "
                                     f"{'within' if within else 'outside'} the grid winner's 95% CI"))
+
+
+def _cost(result: dict[str, Any]) -> dict[str, int]:
+    """Models built (one per candidate x fold x seed: halving's survivors go on warm) and epochs
+    actually trained (a survivor's last rung counts its epochs once)."""
+    import csv
+
+    with open(Path(result["run_dir"]) / "cv_results.csv", newline="") as handle:
+        trained: dict[tuple[str, str, str], int] = {}
+        for row in csv.DictReader(handle):
+            key = (row["candidate"], row["fold"], row["seed"])
+            trained[key] = max(trained.get(key, 0), int(row["epochs_run"]))
+    return {"models": len(trained), "epochs_trained": sum(trained.values())}
 
 
 def _best(result: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ HOLDOUT = 10_000
 HOLDOUT_SEED = 2026
 
 
-def held_out_split():  # type: ignore[no-untyped-def]
+def held_out_split(holdout: int = HOLDOUT):  # type: ignore[no-untyped-def]
     from regapps.apps.image.data import from_local, load_local
     from sklearn.model_selection import train_test_split
 
@@ -33,7 +33,7 @@ def held_out_split():  # type: ignore[no-untyped-def]
     if root is None:
         raise SystemExit("set REGAPPS_BENCH_DATA to the folder holding cifar-10-binary-train.tar.gz")
     data = from_local(load_local(root / "cifar-10-binary-train.tar.gz"))
-    x_tr, x_te, y_tr, y_te = train_test_split(data.x_train, data.y_train, test_size=HOLDOUT,
+    x_tr, x_te, y_tr, y_te = train_test_split(data.x_train, data.y_train, test_size=holdout,
                                               stratify=data.y_train, random_state=HOLDOUT_SEED)
     data.x_train, data.y_train, data.x_test, data.y_test = x_tr, y_tr, x_te, y_te
     return data

@@ -127,11 +127,19 @@ class BestKeeper(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training before an epoch that would end past ``seconds`` of training time."""
+    """Stops training before an epoch that would end past ``seconds`` of training time. With a
+    ``schedule`` that can be laid out again (``relayout(total_steps)``), it also ends the decay
+    on the last epoch that fits: after each epoch the epochs left are estimated from the recent
+    epochs (the first, which includes compiling, counts only until there is another)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, *, schedule: Any = None, steps_per_epoch: int = 1,
+                 max_epochs: int | None = None):
         super().__init__()
         self.seconds = seconds
+        self.schedule = schedule if hasattr(schedule, "relayout") else None
+        self.steps_per_epoch = steps_per_epoch
+        self.max_epochs = max_epochs
+        self.planned_epochs: int | None = None
         self.exhausted = False
         self._start = 0.0
         self._epoch_times: list[float] = []
@@ -146,8 +154,16 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         now = time.perf_counter()
         self._epoch_times.append(now - self._epoch_start)
-        recent = self._epoch_times[-3:]
-        if now - self._start + sum(recent) / len(recent) > self.seconds:
+        recent = (self._epoch_times[1:] or self._epoch_times)[-3:]
+        more = max(0, math.floor((self.seconds - (now - self._start)) / (sum(recent) / len(recent))))
+        planned = epoch + 1 + more
+        if self.max_epochs is not None:
+            planned = min(planned, self.max_epochs)
+        if self.schedule is not None and planned != self.planned_epochs:
+            self.schedule.relayout(planned * self.steps_per_epoch)
+            log.info("time budget: the schedule now ends after epoch %d", planned)
+        self.planned_epochs = planned
+        if more == 0:
             self.exhausted = True
             self.model.stop_training = True
             log.info("time budget of %.0f s reached after %d epochs", self.seconds, epoch + 1)

@@ -2,6 +2,8 @@
 
 A factory returns a :class:`ScheduleResult`: the value to hand the optimizer (a float or a
 Keras ``LearningRateSchedule`` stepped per batch) plus any callbacks the schedule needs.
+The warm-up + decay schedules (cosine, onecycle) can be laid out again while training runs, so
+a time budget can end their decay on the last epoch that fits.
 """
 from __future__ import annotations
 
@@ -46,18 +48,11 @@ def _exponential(base_lr: float, steps_per_epoch: int, decay_rate: float = 0.96,
 @SCHEDULES.register("cosine", "optional linear warm-up, then cosine decay to `min_lr_ratio`")
 def _cosine(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0,
             min_lr_ratio: float = 0.0, **_: Any) -> ScheduleResult:
-    import keras
+    from .lr_schedules import WarmupCosine
 
     total = max(1, steps_per_epoch * epochs)
-    warmup = min(int(round(warmup_epochs * steps_per_epoch)), total - 1)
-    if warmup > 0:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            base_lr * 0.01, decay_steps=total - warmup, alpha=min_lr_ratio,
-            warmup_target=base_lr, warmup_steps=warmup)
-    else:
-        schedule = keras.optimizers.schedules.CosineDecay(base_lr, decay_steps=total,
-                                                          alpha=min_lr_ratio)
-    return ScheduleResult(schedule)
+    warmup = round(warmup_epochs * steps_per_epoch)
+    return ScheduleResult(WarmupCosine(base_lr, total, warmup, start_ratio=0.01, end_ratio=min_lr_ratio))
 
 
 @SCHEDULES.register("onecycle", "linear warm-up to the peak over `warmup_epochs`, then linear decay to 0")

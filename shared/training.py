@@ -89,7 +89,8 @@ class Trainer:
         self.callbacks: list[Any] = [self.history, self.keeper, *schedule.callbacks]
         self.budget = None
         if train_cfg.time_budget_minutes:
-            self.budget = TimeBudget(train_cfg.time_budget_minutes * 60)
+            self.budget = TimeBudget(train_cfg.time_budget_minutes * 60, schedule=schedule.learning_rate,
+                                     steps_per_epoch=steps_per_epoch, max_epochs=train_cfg.epochs)
             self.callbacks.append(self.budget)
         if train_cfg.tensorboard and run_dir is not None:
             self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))

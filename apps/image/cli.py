@@ -12,8 +12,13 @@ app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trai
 
 Dataset = Annotated[Optional[str], typer.Option("--dataset", help="cifar10 (tensorflow-datasets; default) or digits (offline).", rich_help_panel="Data")]
 DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
-Preset = Annotated[Optional[str], typer.Option("--preset", help="Model preset (default: article).", rich_help_panel="Model")]
+Preset = Annotated[Optional[str], typer.Option("--preset", help="Model preset: article (default; the article's CNN) or fast (residual CNN, BatchNorm, augmentation, one-cycle SGD); `regapps image presets` lists them.", rich_help_panel="Model")]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
+AUG = "Augmentation"
+Flip = Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
+CropPadding = Annotated[Optional[int], typer.Option("--crop-padding", help="Pad by this many pixels and randomly crop back (0 = off).", rich_help_panel=AUG)]
+FlipAverage = Annotated[Optional[bool], typer.Option("--flip-average/--no-flip-average", help="Test-time augmentation: average each image's and its mirror's predictions.", rich_help_panel=AUG, show_default=False)]
+LabelSmoothing = Annotated[Optional[float], typer.Option("--label-smoothing", help="Label smoothing in [0, 1).", rich_help_panel=o.TRAIN)]
 
 
 
@@ -26,6 +31,8 @@ def train(
     epochs: o.Epochs = None, patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
+    flip: Flip = None, crop_padding: CropPadding = None, flip_average: FlipAverage = None,
+    label_smoothing: LabelSmoothing = None,
     config: o.ConfigFile = None, set_: o.Sets = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=o.TRAIN)] = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
@@ -42,7 +49,9 @@ def train(
                              patience=patience, early_stopping=early_stopping,
                              validation_split=validation_split, seed=seed,
                              time_budget=time_budget, tensorboard=tensorboard)
-    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
+    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset,
+                  "augment.flip": flip, "augment.crop_padding": crop_padding,
+                  "augment.flip_average": flip_average, "training.label_smoothing": label_smoothing})
     if resume is not None:
         o.refuse_with_resume(flags, config, set_)
     cfg = build_config(ImageConfig, config_file=config, flags=flags, sets=set_ or [])
@@ -55,6 +64,28 @@ def train(
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
     o.run_command(json_, verbose, body, o.train_human("image"))
+
+
+@app.command()
+def presets(json_: o.Json = False, verbose: o.Verbose = False) -> None:
+    """List the model presets: their model, the settings each brings, and recorded figures."""
+
+    def body() -> dict[str, Any]:
+        from .presets import describe_presets
+
+        return {"presets": describe_presets()}
+
+    def human(r: dict[str, Any]) -> str:
+        lines = []
+        for p in r["presets"]:
+            lines += [f"{p['name']}: {p['model']}",
+                      "  settings: " + ", ".join(f"{k}={v}" for k, v in p["settings"].items())]
+            lines += [f"  recorded: {f['figure']} [{f['source']}]" for f in p["recorded"]]
+            if not p["recorded"]:
+                lines.append("  recorded: nothing yet")
+        return "\n".join(lines)
+
+    o.run_command(json_, verbose, body, human, tensorflow=False)
 
 
 @app.command()

@@ -30,6 +30,8 @@ class ImageModelConfig(Section):
 class AugmentConfig(Section):
     flip: bool = Field(False, description="random horizontal flips")
     crop_padding: int = Field(0, ge=0, le=16, description="pad (reflect) and randomly crop back, pixels")
+    flip_average: bool = Field(False, description="test-time augmentation: average the predictions "
+                                                  "for each image and its mirror image")
 
 
 # Settings a preset brings with it; anything the user gives (file, flags, --set) wins.
@@ -47,8 +49,8 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
         "optimizer": {"name": "nesterov", "learning_rate": 0.2, "momentum": 0.9, "weight_decay": 5e-3},
         "schedule": {"name": "onecycle", "warmup_epochs": 3},
         "training": {"epochs": 12, "batch_size": 256, "label_smoothing": 0.1, "early_stopping": False,
-                     "monitor": "val_accuracy"},
-        "augment": {"flip": True, "crop_padding": 4},
+                     "monitor": "val_accuracy", "validation_split": 0.04},
+        "augment": {"flip": True, "crop_padding": 4, "flip_average": True},
     },
 }
 

@@ -65,7 +65,8 @@ def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, r
     save_model(model, run.file("model.keras"))
     metrics: dict[str, Any] = {"validation": result["validation"]}
     if data.x_test is not None and data.y_test is not None:
-        test, matrix = score(model, data.x_test, data.y_test, data.class_names)
+        test, matrix = score(model, data.x_test, data.y_test, data.class_names,
+                             flip_average=config.augment.flip_average)
         metrics["test"] = test
         plots.confusion_matrix(matrix, data.class_names, run.file("confusion_matrix.png"),
                                "test confusion matrix")
@@ -111,9 +112,10 @@ class ImageFit:
                                loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
                                verbose=verbose, resume=resume)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
+        self.flip_average = config.augment.flip_average
 
     def validate(self) -> dict[str, Any]:
-        return score(self.model, self.x_val, self.y_val, self.class_names)[0]
+        return score(self.model, self.x_val, self.y_val, self.class_names, flip_average=self.flip_average)[0]
 
 
 def image_tensors(data: ImageData) -> tuple[Any, Any]:
@@ -140,26 +142,34 @@ def _loss(label_smoothing: float) -> Any:
     return keras.losses.SparseCategoricalCrossentropy()
 
 
-def predict_probs(model: Any, x: np.ndarray) -> np.ndarray:
+def predict_probs(model: Any, x: np.ndarray, *, flip_average: bool = False) -> np.ndarray:
+    """Class probabilities; with ``flip_average``, the mean over each image and its mirror image
+    (test-time augmentation that matches training with random flips)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices(x).batch(PREDICT_BATCH).map(
-        lambda b: tf.cast(b, tf.float32) / 255.0)
-    return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
+    def run(flip: bool) -> np.ndarray:
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(PREDICT_BATCH).map(
+            lambda b: tf.cast(b[:, :, ::-1] if flip else b, tf.float32) / 255.0)
+        return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
+
+    return (run(False) + run(True)) / 2 if flip_average else run(False)
 
 
-def score(model: Any, x: np.ndarray, y: np.ndarray,
-          class_names: list[str]) -> tuple[dict[str, Any], np.ndarray]:
-    return multiclass_metrics(y, predict_probs(model, x), class_names)
+def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
+          flip_average: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    return multiclass_metrics(y, predict_probs(model, x, flip_average=flip_average), class_names)
 
 
 # --- evaluate / predict ------------------------------------------------------------------
 
 def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
+    """The run, its data facts (``meta``, with ``flip_average`` from its config) and its model."""
     run = Run.open(run_dir, app=APP)
-    meta = run.read_json("config.json").get("meta", {})
+    saved = run.read_json("config.json")
+    meta = saved.get("meta", {})
     if "class_names" not in meta or "input_shape" not in meta:
         raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
+    meta = {**meta, "flip_average": ImageConfig.from_saved(saved).augment.flip_average}
     return run, meta, load_model(run.file("model.keras"))
 
 
@@ -182,7 +192,7 @@ def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
         x, y, source = data.x_test, data.y_test, data.source
     if x.shape[1:] != tuple(meta["input_shape"]):
         raise DataError(f"images of shape {x.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}")
-    metrics, matrix = score(model, x, y, names)
+    metrics, matrix = score(model, x, y, names, flip_average=meta["flip_average"])
     out = Run.create(run.path, APP, "evaluate", Path(source).name or "test",
                      folder=run.path / "evaluations")
     with out.guard():
@@ -214,7 +224,7 @@ def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any
         if not path.is_file():
             raise DataError(f"image not found: {path}")
         batch.append(load_image(path, (width, height), channels))
-    probs = predict_probs(model, np.stack(batch))
+    probs = predict_probs(model, np.stack(batch), flip_average=meta["flip_average"])
     k = min(top, len(names))
     out = []
     for path, p in zip(images, probs):

@@ -4,8 +4,8 @@ Candidates come from scikit-learn's ``ParameterGrid`` / ``ParameterSampler`` (sp
 from scikit-learn's splitters (splitters.py). The engine runs every (candidate, fold, seed) of
 each rung through a :class:`CVTask`, records each result the moment it finishes, and on resume
 skips what is recorded. Halving trains every candidate for a few epochs, keeps the best
-``1/eta``, and repeats with ``eta`` times the epochs until at most ``eta`` remain, which get
-the full budget.
+``1/eta``, and repeats with ``eta`` times the epochs until two remain, which get the full
+budget (so the report can weigh the winner against the runner-up, seed noise included).
 
 Halving is warm-started: a survivor's trial goes on from where its last rung stopped instead of
 training again from scratch, and every trial's schedule is laid out for the full budget, so a
@@ -115,8 +115,8 @@ class SearchPlan:
         if len(self.candidates) < 2:
             raise ConfigError("--search halving needs at least 2 candidates; widen the --grid")
         sizes = [len(self.candidates)]
-        while sizes[-1] > self.eta:
-            sizes.append(math.ceil(sizes[-1] / self.eta))
+        while sizes[-1] > 2:  # the last pair gets the full budget: winner against runner-up
+            sizes.append(max(2, math.ceil(sizes[-1] / self.eta)))
         return sizes
 
     def rung_epochs(self) -> list[int | None]:

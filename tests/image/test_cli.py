@@ -170,3 +170,14 @@ def test_cifar10_offline_fails_fast_naming_the_options(cli: Any, tmp_path: Path,
     assert_one_error(result, "cannot reach 127.0.0.1")
     assert "--data-dir" in result.stderr and "--dataset digits" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_presets_lists_every_preset_with_settings_and_no_tensorflow() -> None:
+    from ..helpers import main_json, modules_imported_by
+
+    listed = main_json("image", "presets", "--json")["presets"]
+    assert [p["name"] for p in listed] == ["article", "fast"]
+    fast = listed[1]
+    assert fast["settings"]["schedule.name"] == "onecycle" and fast["settings"]["augment.flip"] is True
+    assert all(isinstance(p["recorded"], list) for p in listed)
+    assert modules_imported_by([["image", "presets"]], ("tensorflow", "keras")) == {"tensorflow": False, "keras": False}

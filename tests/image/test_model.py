@@ -91,3 +91,29 @@ def test_split_indices_is_stratified_disjoint_and_seeded() -> None:
     again, _ = split_indices(y, 0.2, seed=3)
     assert np.array_equal(train, again)
     assert not np.array_equal(train, split_indices(y, 0.2, seed=4)[0])
+
+
+def test_flip_average_is_the_mean_over_each_image_and_its_mirror() -> None:
+    import keras
+    from regapps.apps.image.task import predict_probs
+
+    keras.utils.set_random_seed(0)
+    model = build_model("article", (8, 8, 1), 4, RegularizationConfig())
+    x = np.random.default_rng(1).integers(0, 256, (5, 8, 8, 1), dtype=np.uint8)
+    plain = predict_probs(model, x)
+    mirrored = predict_probs(model, x[:, :, ::-1])
+    averaged = predict_probs(model, x, flip_average=True)
+    np.testing.assert_allclose(averaged, (plain + mirrored) / 2, rtol=1e-6)
+    assert not np.allclose(plain, mirrored)  # the model is not mirror-symmetric, so it matters
+
+
+def test_fast_preset_components_have_flags() -> None:
+    from regapps.apps.options import training_flags
+
+    cfg = build_config(ImageConfig, flags={
+        "model.preset": "fast", "augment.flip": False, "augment.crop_padding": 0, "augment.flip_average": False,
+        **{k: v for k, v in training_flags(weight_decay=0.0, schedule="constant", batchnorm=False).items()
+           if v is not None}})
+    assert not (cfg.augment.flip or cfg.augment.crop_padding or cfg.augment.flip_average)
+    assert cfg.optimizer.weight_decay == 0.0 and cfg.schedule.name == "constant"
+    assert not cfg.regularization.batchnorm and cfg.optimizer.name == "nesterov"  # the rest stays

@@ -78,8 +78,8 @@ def test_halving_rungs() -> None:
     plan = make_plan(ExperimentConfig, {**ExperimentConfig().to_dict(), "training": {"epochs": 27}},
                      grid=["l2=0,1,2", "dropout=0,0.1,0.2", "l1=0,0.5,1"], search="halving",
                      n_iter=1, folds=2, seeds=1, eta=3, seed=0)
-    assert plan.rung_sizes() == [27, 9, 3]
-    assert plan.rung_epochs() == [3, 9, 27]
+    assert plan.rung_sizes() == [27, 9, 3, 2]
+    assert plan.rung_epochs() == [1, 3, 9, 27]
 
 
 class FakeTask:
@@ -173,8 +173,8 @@ def test_halving_spends_less_and_keeps_the_winner(tmp_path: Path) -> None:
     base, plan = _plan(search="halving")
     task = FakeTask()
     result = run_cv(_spec(task), plan, base, runs_dir=tmp_path)
-    assert plan.rung_sizes() == [9, 3] and plan.rung_epochs() == [3, 9]
-    assert task.calls == (9 + 3) * 3
+    assert plan.rung_sizes() == [9, 3, 2] and plan.rung_epochs() == [1, 3, 9]
+    assert task.calls == (9 + 3 + 2) * 3  # the fake task refits from scratch at every rung
     assert result["best"]["params"] == {"regularization.l2": 1e-3, "regularization.dropout": 0.3}
 
 

@@ -1,0 +1,88 @@
+"""Training to a wall-clock budget: the warm-up + decay schedules can be laid out again while a
+compiled train step runs, and the budget callback lays them out for the epochs that fit."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def test_relayout_moves_the_end_of_the_decay_inside_a_compiled_function() -> None:
+    import tensorflow as tf
+    from regapps.shared.lr_schedules import OneCycle, WarmupCosine
+
+    for schedule, middle in ((OneCycle(1.0, 100, 10, end_ratio=0.0), 0.5),
+                             (WarmupCosine(1.0, 100, 10, end_ratio=0.0), 0.5)):
+        lr = tf.function(lambda step, s=schedule: s(step))
+        assert float(lr(55)) == pytest.approx(middle, abs=1e-6)  # halfway through the decay
+        assert float(lr(100)) == pytest.approx(0.0, abs=1e-6)
+        schedule.relayout(40)  # the same traced function now ends the decay at step 40
+        assert float(lr(25)) == pytest.approx(middle, abs=1e-6)
+        assert float(lr(40)) == pytest.approx(0.0, abs=1e-6)
+        assert float(lr(5)) < 1.0 and float(lr(10)) == pytest.approx(1.0)  # warm-up untouched
+        schedule.relayout(3)  # never inside the warm-up
+        assert schedule.total_steps == 11
+        assert schedule.get_config()["total_steps"] == 11
+
+
+class FakeSchedule:
+    def __init__(self) -> None:
+        self.totals: list[int] = []
+
+    def relayout(self, total_steps: int) -> None:
+        self.totals.append(total_steps)
+
+
+class FakeModel:
+    stop_training = False
+
+
+def _simulate(monkeypatch: pytest.MonkeyPatch, budget: float, epoch_times: list[float],
+              max_epochs: int) -> tuple[Any, FakeSchedule, int]:
+    from regapps.shared import callbacks
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
+    schedule = FakeSchedule()
+    cb = callbacks.TimeBudget(budget, schedule=schedule, steps_per_epoch=10, max_epochs=max_epochs)
+    cb.set_model(FakeModel())  # type: ignore[arg-type]
+    cb.on_train_begin()
+    epochs = 0
+    for epoch, seconds in enumerate(epoch_times):
+        cb.on_epoch_begin(epoch)
+        clock[0] += seconds
+        cb.on_epoch_end(epoch)
+        epochs += 1
+        if cb.model.stop_training:
+            break
+    return cb, schedule, epochs
+
+
+def test_budget_lays_the_schedule_out_for_the_epochs_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first epoch pays for compiling (20 s); later ones take 10 s; 100 s of budget
+    cb, schedule, epochs = _simulate(monkeypatch, 100, [20] + [10] * 20, max_epochs=1000)
+    assert epochs == 9 and cb.exhausted  # 20 + 8 x 10 = 100 s: a 10th epoch would not fit
+    assert schedule.totals[0] == 50  # after epoch 1 only the slow first epoch is known: 1 + 4
+    assert schedule.totals[-1] == 90  # the decay ends exactly on the last epoch trained
+    assert cb.planned_epochs == 9
+
+
+def test_budget_respects_the_epoch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    cb, schedule, epochs = _simulate(monkeypatch, 1000, [10] * 6, max_epochs=6)
+    assert schedule.totals == [60] and cb.planned_epochs == 6 and not cb.exhausted
+    assert epochs == 6
+
+
+def test_schedules_without_a_horizon_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regapps.shared import callbacks
+
+    cb = callbacks.TimeBudget(60, schedule=0.01, steps_per_epoch=10)
+    assert cb.schedule is None
+
+
+def test_time_budget_flag_lifts_the_epoch_cap() -> None:
+    from regapps.apps.options import BUDGET_EPOCH_CAP, training_flags
+
+    assert training_flags(time_budget=7.5)["training.epochs"] == BUDGET_EPOCH_CAP
+    assert training_flags(time_budget=7.5, epochs=20)["training.epochs"] == 20
+    assert training_flags()["training.epochs"] is None
