@@ -36,6 +36,7 @@ def held_out_split(holdout: int = HOLDOUT):  # type: ignore[no-untyped-def]
     x_tr, x_te, y_tr, y_te = train_test_split(data.x_train, data.y_train, test_size=holdout,
                                               stratify=data.y_train, random_state=HOLDOUT_SEED)
     data.x_train, data.y_train, data.x_test, data.y_test = x_tr, y_tr, x_te, y_te
+    data.notes = []  # the held-out part is the test split here
     return data
 
 
