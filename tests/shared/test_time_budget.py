@@ -20,9 +20,11 @@ def test_relayout_moves_the_end_of_the_decay_inside_a_compiled_function() -> Non
         assert float(lr(25)) == pytest.approx(middle, abs=1e-6)
         assert float(lr(40)) == pytest.approx(0.0, abs=1e-6)
         assert float(lr(5)) < 1.0 and float(lr(10)) == pytest.approx(1.0)  # warm-up untouched
-        schedule.relayout(3)  # never inside the warm-up
-        assert schedule.total_steps == 11
-        assert schedule.get_config()["total_steps"] == 11
+        schedule.relayout(20)  # too short for the asked warm-up: it shrinks to a quarter
+        assert (schedule.warmup_steps, schedule.total_steps) == (5, 20)
+        assert float(lr(5)) == pytest.approx(1.0) and float(lr(20)) == pytest.approx(0.0, abs=1e-6)
+        assert float(lr(2)) < 1.0 and float(lr(12.5)) == pytest.approx(middle, abs=1e-6)
+        assert schedule.get_config()["total_steps"] == 20
 
 
 class FakeSchedule:
