@@ -56,7 +56,8 @@ def _on_sigterm(signum: int, frame: Any) -> NoReturn:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"regapps: error: {message}\n")
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())  # always one line
+    sys.stderr.write(f"regapps: error: {line}\n")
     sys.exit(code)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, DataUnavailableError
+from .files import archive_problem
 from .net import net_timeout
 from .runs import atomic_write_bytes
 
@@ -115,5 +116,5 @@ def extract_member(data: bytes, name: str, members: Sequence[str]) -> bytes:
     except KeyError as exc:
         raise DataError(f"{name} has no member {member!r}") from exc
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{name} is not a readable archive: {exc}") from exc
+        raise DataError(f"{name} is not a readable archive: {archive_problem(exc)}") from exc
     return extract_member(inner, member, rest)

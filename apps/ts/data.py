@@ -10,6 +10,7 @@ Missing-value policy (stated in every run's notes when it applies):
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ SAMPLE = PackagedFile(
 SAMPLE_TICKERS = ("AAPL", "IBM", "MSFT", "GOOG")
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
 MISSING_TOKENS = {"", "null", "nan", "na", "n/a", "none", "-"}
+COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 GAP_FACTOR = 10  # a gap this many times the median spacing (and over a week) is reported
 
 
@@ -101,7 +103,7 @@ def read_csv_series(path: Path, *, date_col: str | None = None,
     """A Yahoo-format CSV (Date, Open, High, Low, Close, Adj Close, Volume) or any CSV with a
     date column and a numeric target column."""
     if not path.is_file():
-        raise DataError(f"CSV file not found: {path}")
+        raise DataError(f"CSV file not found: {path}" if not path.exists() else f"{path} is not a file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -110,7 +112,25 @@ def read_csv_series(path: Path, *, date_col: str | None = None,
         raise DataError(f"{path} is empty") from exc
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    _refuse_cut_off(path, len(frame.columns))
     return clean_frame(frame, str(path), date_col=date_col, target_col=target_col)
+
+
+def _refuse_cut_off(path: Path, columns: int) -> None:
+    """A last line with no newline and fewer fields than the header is a cut-off download, not a
+    shorter series: refuse it rather than parse a half-written date such as ``2001-09-1``."""
+    if path.suffix.lower() in COMPRESSED:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    last = tail.rsplit(b"\n", 1)[1].decode("utf-8", "replace")
+    fields = next(csv.reader([last]), [])
+    if len(fields) < columns:
+        raise DataError(f"{path} looks cut off: its last line {last[:40]!r} has {len(fields)} of "
+                        f"{columns} fields and no line end")
 
 
 def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
