@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import lzma
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,10 +109,12 @@ def read_csv_series(path: Path, *, date_col: str | None = None,
         raise DataError(f"CSV file not found: {path}" if not path.exists() else f"{path} is not a file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable CSV file: {str(exc).splitlines()[0][:200]}") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty") from exc
+    except (ValueError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        # parser and decoding errors, and corrupt or cut-off compressed files (by extension)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path} is not a readable CSV file: {first}") from exc
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
     _refuse_cut_off(path, len(frame.columns))
@@ -137,6 +142,9 @@ def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
                 target_col: str | None = None) -> TsData:
     """Validate and normalise a raw string frame; see the module docstring for the policy."""
     columns = [str(c).strip() for c in raw.columns]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(f"{where} has the column {repeated[0]!r} more than once")
     raw = raw.set_axis(columns, axis=1)
     date_name = date_col or "Date"
     if date_name not in raw.columns:

@@ -3,6 +3,7 @@ running), a download cache, and a folder of hostile files. Everything is snapsho
 after a case, so a case that changes or adds any file fails."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -181,6 +182,7 @@ def _write_inputs(folder: Path) -> None:
     w("latin1.yaml", "name: caf\xe9\n".encode("latin-1"))
     w("empty.json", b"")
     w("emptyspace.yaml", b"search:\n  l2: []\n")
+    w("deep.json", b"[" * 50_000)
     # text
     w("header-only.csv", b"text,label\n")
     w("quote.csv", b'text,label\n"a review that never ends,1\n')
@@ -208,6 +210,9 @@ def _write_inputs(folder: Path) -> None:
     w("words.csv", text.replace(long["Close"].iloc[5], "n/a-price", 1).encode())
     w("baddate.csv", text.replace(long["Date"].iloc[3], "2000-02-30", 1).encode())
     (folder / "adir.csv").mkdir()
+    rows = text.splitlines()[1:]
+    w("twice.csv", "\n".join(["Date,Close,Close ", *[f"{row},1" for row in rows]]).encode() + b"\n")
+    w("cut.csv.gz", gzip.compress(text.encode())[:-30])
     w("blocker", b"a regular file, not a folder\n")
 
 
