@@ -39,6 +39,9 @@ SAMPLE = PackagedFile(
     binary=True,
 )
 SAMPLE_TICKERS = ("AAPL", "IBM", "MSFT", "GOOG")
+SAMPLE_HINT = ("the offline sample prices (--source sample) are fetched from the package index "
+               "once, then cached; until then use --csv PATH with a Yahoo-format download or any "
+               "dated series (or point pip at a reachable index: PIP_INDEX_URL)")
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
 MISSING_TOKENS = {"", "null", "nan", "na", "n/a", "none", "-"}
 COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
@@ -94,7 +97,7 @@ def load_sample(ticker: str, cache: Path, *, target_col: str | None = None) -> T
     """Daily prices bundled in the pinned bokeh-sampledata wheel (Quandl WIKI, public domain)."""
     if ticker not in SAMPLE_TICKERS:
         raise DataError(f"the sample source has no ticker {ticker!r}; valid: {', '.join(SAMPLE_TICKERS)}")
-    path = fetch_packaged_file(SAMPLE, cache)
+    path = fetch_packaged_file(SAMPLE, cache, hint=SAMPLE_HINT)
     frame = pd.read_csv(path, compression="gzip", dtype=str, keep_default_na=False)
     frame = frame[frame["Ticker"] == ticker].drop(columns="Ticker")
     return clean_frame(frame, f"sample {ticker} (bokeh-sampledata 2026.1, Quandl WIKI)",
