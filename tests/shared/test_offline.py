@@ -89,3 +89,40 @@ def test_loader_fails_fast_when_unreachable(loader: str, offline: str, cli: Any,
     assert_one_error(result, *needles)
     assert seconds < LIMIT_S
     assert not (tmp_path / "runs").exists() and not any((tmp_path / "cache").rglob("*.*"))
+
+
+def _packaged(which: str) -> tuple[Any, Any, list[str]]:
+    """(spec, loader(cache) -> data with .checksum(), CLI argv) of a registry-packaged dataset."""
+    from regapps.apps.text.data import RT_SNIPPETS, load_rt_snippets
+    from regapps.apps.ts.data import SAMPLE, load_sample
+
+    if which == "rt-snippets":
+        return RT_SNIPPETS, load_rt_snippets, ["text", "train", "--dataset", "rt-snippets"]
+    return SAMPLE, lambda cache: load_sample("IBM", cache), ["ts", "backtest", "--source", "sample", "--ticker", "IBM"]
+
+
+@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample"])
+def test_damaged_cached_download_is_fetched_again(which: str, tmp_path: Path) -> None:
+    from regapps.shared.pkgdata import sha256_file
+
+    spec, load, _ = _packaged(which)
+    reference = load(tmp_path).checksum()
+    cached = tmp_path / spec.cache_name
+    good = cached.read_bytes()
+    for damaged in (good[: len(good) // 2], good[:-1] + bytes([good[-1] ^ 1])):  # truncated, tampered
+        cached.write_bytes(damaged)
+        assert load(tmp_path).checksum() == reference
+        assert sha256_file(cached) == spec.sha256
+
+
+@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample"])
+def test_damaged_cached_download_offline_is_a_clear_error(which: str, offline: str, cli: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGAPPS_NET_TIMEOUT", "1")  # the timing is tested above
+    spec, _, argv = _packaged(which)
+    cached = tmp_path / "cache" / spec.cache_name
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"tampered: not the pinned file\n")
+    result = cli(*argv, "--runs-dir", str(tmp_path / "runs"))
+    assert_one_error(result, spec.cache_name, "failed its checksum", spec.requirement, "--csv")
+    assert not cached.exists()  # refused, never used
