@@ -129,6 +129,7 @@ def _write_runs(runs: Path) -> None:
     text_meta = {"meta": {"class_names": ["negative", "positive"]}}
     _run(runs, "text", "done", "train", "completed", text_meta, {"model.keras": plain})
     _run(runs, "text", "cut", "train", "interrupted", text_meta)
+    _run(runs, "text", "lambda", "train", "completed", text_meta, {"model.keras": model_bytes("lambda")})
     _run(runs, "ts", "done", "backtest", "completed", {"meta": {}}, {"metrics.json": b"{}"})
 
 
