@@ -25,12 +25,13 @@ def _runs(w: World) -> list[str]:
     return ["--runs-dir", str(w.runs)]
 
 
-def image_train(*args: str | Callable[[World], str]) -> Argv:
-    return lambda w: ["image", "train", *[a(w) if callable(a) else a for a in args], *_runs(w)]
-
-
 def cmd(*args: str | Callable[[World], str], runs: bool = True) -> Argv:
+    """argv with world-relative parts filled in, plus ``--runs-dir`` (the world's runs)."""
     return lambda w: [*[a(w) if callable(a) else a for a in args], *(_runs(w) if runs else [])]
+
+
+def image_train(*args: str | Callable[[World], str]) -> Argv:
+    return cmd("image", "train", *args)
 
 
 def f(name: str) -> Callable[[World], str]:

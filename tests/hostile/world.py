@@ -152,7 +152,10 @@ class _Evil:
 
 def _write_inputs(folder: Path) -> None:
     folder.mkdir()
-    w = lambda name, data: (folder / name).write_bytes(data)  # noqa: E731
+
+    def w(name: str, data: bytes) -> None:
+        (folder / name).write_bytes(data)
+
     binary = _tar_bytes(cifar_files("binary"))
     w("empty.tar.gz", b"")
     w("truncated-cifar.tar.gz", binary[: len(binary) // 2])
