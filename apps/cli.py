@@ -64,6 +64,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     from regapps.shared.errors import RegappsError
 
+    _terminated.clear()  # main() may run more than once in a process (tests, embedding)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = app(args=argv, prog_name="regapps", standalone_mode=False)

