@@ -68,6 +68,7 @@ CASES: list[Case] = [
     Case("image/truncated-pickle", image_train("--data-dir", f("cut-pickle-cifar-python.tar.gz")), ("data_batch_3",)),
     Case("image/missing-batch", image_train("--data-dir", f("no-batch5.tar.gz")), ("data_batch_5.bin",)),
     Case("image/truncated-batch-in-folder", image_train("--data-dir", f("cutbatch")), ("data_batch_2.bin", "truncated")),
+    Case("image/class-folders-without-images", image_train("--data-dir", f("noimages")), ("noimages", "no images")),
     Case("image/corrupt-png", image_train("--data-dir", f("imgs")), ("broken.png", "not a readable image")),
     Case("image/empty-png", image_train("--data-dir", f("imgs0")), ("zero.png", "not a readable image")),
     # --- image: hyperparameters, names, overrides, config files ----------------------------------
@@ -149,6 +150,9 @@ CASES: list[Case] = [
     Case("text/unknown-label", cmd("text", "train", "--csv", f("labels.csv")), ("labels.csv", "maybe")),
     Case("text/missing-column", cmd("text", "train", "--csv", f("reviews.csv"), "--text-col", "review"),
          ("reviews.csv", "'review'", "--text-col")),
+    Case("text/empty-data-dir", cmd("text", "train", "--data-dir", f("nothing")), ("nothing", "empty")),
+    Case("text/empty-aclimdb-tarball", cmd("text", "train", "--data-dir", f("empty-acl.tar.gz")),
+         ("empty-acl.tar.gz", "empty file")),
     Case("text/truncated-aclimdb-tarball", cmd("text", "train", "--data-dir", f("aclImdb_v1.tar.gz")),
          ("aclImdb_v1.tar.gz",)),
     Case("text/csv-as-archive", cmd("text", "train", "--data-dir", f("table.csv")), ("table.csv",)),

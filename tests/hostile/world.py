@@ -203,6 +203,11 @@ def _write_inputs(folder: Path) -> None:
     for review in (one / "train" / "pos").iterdir():
         review.unlink()
     w("latin1.txt", "tr\xe8s bien\n".encode("latin-1"))
+    (folder / "nothing").mkdir()
+    w("empty-acl.tar.gz", b"")
+    for name in ("cat", "dog"):
+        (folder / "noimages" / "train" / name).mkdir(parents=True)
+        (folder / "noimages" / "train" / name / "notes.txt").write_text("not an image")
     reviews = [(t, "pos" if y else "neg") for t, y in make_corpus(40)]
     write_csv(folder / "reviews.csv", reviews)
     # time series

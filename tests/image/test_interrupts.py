@@ -131,6 +131,10 @@ def test_kill_9_never_leaves_a_finished_looking_run(cli: Any, tmp_path: Path) ->
         for path in run.rglob("*"):  # atomic writes: no truncated file under its real name
             if path.suffix == ".json" and not path.name.startswith("."):
                 json.loads(path.read_text())
+        report = run / "report.md"
+        assert not report.exists() or "## Configuration" in report.read_text()  # whole or absent
+        if point == "checkpoint":
+            assert not any((run / name).exists() for name in ("metrics.json", "model.keras", "report.md"))
         killed[point] = run
     resumed = cli("image", "train", "--resume", str(killed["results"]), "--json")
     assert resumed.code == 0, resumed.stderr

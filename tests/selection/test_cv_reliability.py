@@ -14,7 +14,7 @@ import pytest
 from ..helpers import main_json
 from ..procs import first, start, wait_for
 
-CV = ["image", "cv", "--dataset", "digits", "--grid", "l2=0,1e-3", "--folds", "2", "--epochs", "2",
+CV = ["image", "cv", "--dataset", "digits", "--grid", "l2=0,1e-3", "--folds", "2", "--epochs", "1",
       "--seed", "3", "--json"]
 
 
