@@ -3,6 +3,7 @@ offending input, with no traceback, and leaves every existing run, cache and inp
 was (no new run directory either). The real CLI runs in-process."""
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from ..helpers import assert_one_error
 from .cases import CASES, by_id, case_ids
-from .world import build_world, snapshot
+from .world import World, build_world, snapshot
 
 
 def test_corpus_size_and_spread() -> None:
@@ -23,10 +24,17 @@ def test_corpus_size_and_spread() -> None:
         assert kinds[kind] >= 1, kind
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once; each case gets a fresh copy."""
+    return build_world(tmp_path_factory.mktemp("template") / "world").root
+
+
 @pytest.mark.parametrize("case_id", case_ids())
-def test_hostile_input(case_id: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_input(case_id: str, template: Path, cli: Any, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
     case = by_id(case_id)
-    world = build_world(tmp_path / "world")
+    world = World(Path(shutil.copytree(template, tmp_path / "world", symlinks=True)))
     monkeypatch.setenv("REGAPPS_DATA", str(world.cache))
     monkeypatch.chdir(world.root)  # a stray default ./runs would land in the snapshot
     if case.patch is not None:
