@@ -56,13 +56,15 @@ def _on_sigterm(signum: int, frame: Any) -> NoReturn:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"regapps: error: {message}\n")
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())  # always one line
+    sys.stderr.write(f"regapps: error: {line}\n")
     sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     from regapps.shared.errors import RegappsError
 
+    _terminated.clear()  # main() may run more than once in a process (tests, embedding)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = app(args=argv, prog_name="regapps", standalone_mode=False)

@@ -38,7 +38,28 @@ TimeBudget = Annotated[Optional[float], typer.Option("--time-budget", help="Trai
 TensorBoard = Annotated[Optional[bool], typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs into the run directory.", rich_help_panel=TRAIN, show_default=False)]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
-RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Root of run directories.", rich_help_panel=OUT)]
+
+
+def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
+    """Refuse a given --runs-dir that cannot be created or written before anything loads or
+    trains; nothing is created here (a bad input later must leave no folder behind)."""
+    import os
+
+    source = ctx.get_parameter_source(param.name or "")
+    if source is not None and source.name == "DEFAULT":  # ./runs: checked when a run is made
+        return value
+    existing = value
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise typer.BadParameter(f"{value}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"{value}: {existing} is not writable")
+    return value
+
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Root of run directories.", rich_help_panel=OUT,
+                                       callback=_creatable_runs_dir)]
 Name = Annotated[Optional[str], typer.Option("--name", help="Name part of the run directory.", rich_help_panel=OUT)]
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout; logs go to stderr.", rich_help_panel=OUT)]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and TensorFlow's own messages.", rich_help_panel=OUT)]

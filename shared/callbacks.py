@@ -10,6 +10,7 @@ from typing import Any
 
 import keras
 
+from .interrupts import deferred_interrupts
 from .runs import atomic_path, atomic_write_csv, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,11 @@ class BestKeeper(keras.callbacks.Callback):
             self.best, self.best_epoch = float(value), epoch + 1  # type: ignore[arg-type]
             self.best_weights = self.model.get_weights()
         if self.checkpoint_dir is not None:
-            self._save("last.keras")
-            if improved:
-                self._save("best.keras")
-            atomic_write_json(self.checkpoint_dir / "state.json", self.state(epoch + 1))
+            with deferred_interrupts():  # the epoch's checkpoints and state.json go together
+                self._save("last.keras")
+                if improved:
+                    self._save("best.keras")
+                atomic_write_json(self.checkpoint_dir / "state.json", self.state(epoch + 1))
         if self.exhausted():
             self.stopped_early = True
             self.model.stop_training = True

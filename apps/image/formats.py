@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.errors import DataError
+from regapps.shared.files import archive_problem
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
@@ -142,7 +143,7 @@ def read_cifar_archive(path: Path) -> LocalImages:
     try:
         archive = tarfile.open(path, mode="r:*")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable tar archive: {exc}") from exc
+        raise DataError(f"{path} is not a readable tar archive: {archive_problem(exc)}") from exc
     with archive:
         try:
             found = {}
@@ -151,7 +152,7 @@ def read_cifar_archive(path: Path) -> LocalImages:
                 if match and member.isfile():
                     found[match.group(1)] = member
         except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-            raise DataError(f"{path} is truncated or corrupt: {exc}") from exc
+            raise DataError(f"{path} is truncated or corrupt: {archive_problem(exc)}") from exc
         if not found:
             raise DataError(f"{path} holds no CIFAR-10 batch files")
 
@@ -161,7 +162,7 @@ def read_cifar_archive(path: Path) -> LocalImages:
                     handle = archive.extractfile(member)
                     return handle.read() if handle else b""
                 except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-                    raise DataError(f"{path}: cannot read {member.name}: {exc}") from exc
+                    raise DataError(f"{path}: cannot read {member.name}: {archive_problem(exc)}") from exc
             return read
 
         return read_cifar({k: reader(m) for k, m in found.items()}, str(path))

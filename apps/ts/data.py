@@ -10,8 +10,12 @@ Missing-value policy (stated in every run's notes when it applies):
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
+import lzma
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +39,12 @@ SAMPLE = PackagedFile(
     binary=True,
 )
 SAMPLE_TICKERS = ("AAPL", "IBM", "MSFT", "GOOG")
+SAMPLE_HINT = ("the offline sample prices (--source sample) are fetched from the package index "
+               "once, then cached; until then use --csv PATH with a Yahoo-format download or any "
+               "dated series (or point pip at a reachable index: PIP_INDEX_URL)")
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
 MISSING_TOKENS = {"", "null", "nan", "na", "n/a", "none", "-"}
+COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
 GAP_FACTOR = 10  # a gap this many times the median spacing (and over a week) is reported
 
 
@@ -89,7 +97,7 @@ def load_sample(ticker: str, cache: Path, *, target_col: str | None = None) -> T
     """Daily prices bundled in the pinned bokeh-sampledata wheel (Quandl WIKI, public domain)."""
     if ticker not in SAMPLE_TICKERS:
         raise DataError(f"the sample source has no ticker {ticker!r}; valid: {', '.join(SAMPLE_TICKERS)}")
-    path = fetch_packaged_file(SAMPLE, cache)
+    path = fetch_packaged_file(SAMPLE, cache, hint=SAMPLE_HINT)
     frame = pd.read_csv(path, compression="gzip", dtype=str, keep_default_na=False)
     frame = frame[frame["Ticker"] == ticker].drop(columns="Ticker")
     return clean_frame(frame, f"sample {ticker} (bokeh-sampledata 2026.1, Quandl WIKI)",
@@ -101,22 +109,45 @@ def read_csv_series(path: Path, *, date_col: str | None = None,
     """A Yahoo-format CSV (Date, Open, High, Low, Close, Adj Close, Volume) or any CSV with a
     date column and a numeric target column."""
     if not path.is_file():
-        raise DataError(f"CSV file not found: {path}")
+        raise DataError(f"CSV file not found: {path}" if not path.exists() else f"{path} is not a file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable CSV file: {str(exc).splitlines()[0][:200]}") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty") from exc
+    except (ValueError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        # parser and decoding errors, and corrupt or cut-off compressed files (by extension)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path} is not a readable CSV file: {first}") from exc
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    _refuse_cut_off(path, len(frame.columns))
     return clean_frame(frame, str(path), date_col=date_col, target_col=target_col)
+
+
+def _refuse_cut_off(path: Path, columns: int) -> None:
+    """A last line with no newline and fewer fields than the header is a cut-off download, not a
+    shorter series: refuse it rather than parse a half-written date such as ``2001-09-1``."""
+    if path.suffix.lower() in COMPRESSED:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    last = tail.rsplit(b"\n", 1)[1].decode("utf-8", "replace")
+    fields = next(csv.reader([last]), [])
+    if len(fields) < columns:
+        raise DataError(f"{path} looks cut off: its last line {last[:40]!r} has {len(fields)} of "
+                        f"{columns} fields and no line end")
 
 
 def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
                 target_col: str | None = None) -> TsData:
     """Validate and normalise a raw string frame; see the module docstring for the policy."""
     columns = [str(c).strip() for c in raw.columns]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(f"{where} has the column {repeated[0]!r} more than once")
     raw = raw.set_axis(columns, axis=1)
     date_name = date_col or "Date"
     if date_name not in raw.columns:

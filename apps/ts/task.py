@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from regapps.shared.environment import versions
+from regapps.shared.errors import DataError
 from regapps.shared.modelio import save_model
 from regapps.shared.runs import Run
 
@@ -36,7 +37,10 @@ INTERVAL_METHOD = (
 def load_prepared(config: TsConfig) -> tuple[TsData, Prepared]:
     data = load_series(config.data)
     prep = prepare(data, config.data.transform, config.backtest.ewma_lambda)
-    plan_origins(prep, config)  # too-short series fail here, before a run directory exists
+    try:
+        plan_origins(prep, config)  # too-short series fail here, before a run directory exists
+    except DataError as exc:
+        raise DataError(f"{data.source}: {exc}") from exc
     return data, prep
 
 
