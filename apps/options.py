@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -19,6 +20,7 @@ REG = "Regularization"
 OPT = "Optimization"
 TRAIN = "Training"
 OUT = "Output"
+SCALE = "Scaling"
 
 L1 = Annotated[Optional[float], typer.Option("--l1", help="L1 penalty on every kernel (>= 0).", rich_help_panel=REG)]
 L2 = Annotated[Optional[float], typer.Option("--l2", help="L2 penalty on every kernel (>= 0).", rich_help_panel=REG)]
@@ -38,6 +40,9 @@ TimeBudget = Annotated[Optional[float], typer.Option("--time-budget", help="Trai
 TensorBoard = Annotated[Optional[bool], typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs into the run directory.", rich_help_panel=TRAIN, show_default=False)]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
+Strategy = Annotated[Optional[str], typer.Option("--strategy", help="tf.distribute strategy: default, mirrored (every local GPU; one CPU device without) or multiworker (the cluster in TF_CONFIG; run the same command on every worker).", rich_help_panel=SCALE)]
+Precision = Annotated[Optional[str], typer.Option("--precision", help="float32, mixed_float16 (GPUs only) or mixed_bfloat16 (GPUs; CPUs with AVX512-BF16 or AMX). Output layers stay float32.", rich_help_panel=SCALE)]
+MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="Also log the run to MLflow at this tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (needs regapps[mlflow]).", rich_help_panel="Output")]
 
 
 def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
@@ -75,7 +80,8 @@ def training_flags(*, l1: float | None = None, l2: float | None = None, dropout:
                    epochs: int | None = None, patience: int | None = None,
                    early_stopping: bool | None = None, validation_split: float | None = None,
                    seed: int | None = None, time_budget: float | None = None,
-                   tensorboard: bool | None = None) -> dict[str, Any]:
+                   tensorboard: bool | None = None, strategy: str | None = None,
+                   precision: str | None = None) -> dict[str, Any]:
     """Map the shared flags to dotted config keys (``None`` means not given)."""
     return {
         "regularization.l1": l1, "regularization.l2": l2, "regularization.dropout": dropout,
@@ -87,6 +93,7 @@ def training_flags(*, l1: float | None = None, l2: float | None = None, dropout:
         "training.early_stopping": early_stopping,
         "training.validation_split": validation_split, "training.seed": seed,
         "training.time_budget_minutes": time_budget, "training.tensorboard": tensorboard,
+        "training.strategy": strategy, "training.precision": precision,
     }
 
 
@@ -121,16 +128,45 @@ def stdout_to_stderr(enabled: bool) -> Iterator[None]:
         yield
 
 
+@dataclass
+class Mlflow:
+    """Where a command logs to MLflow; ``tracker`` is its open parent run while it runs."""
+
+    uri: str
+    app: str
+    command: str
+    tracker: Any = None
+
+
+def mlflow_target(uri: str | None, app: str, command: str) -> Mlflow | None:
+    """``--mlflow-uri``: refused at once when MLflow is not installed."""
+    if not uri:
+        return None
+    from regapps.shared.tracking import require_mlflow
+
+    require_mlflow()
+    return Mlflow(uri, app, command)
+
+
 def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any]],
-                human: Callable[[dict[str, Any]], str], *, tensorflow: bool = True) -> None:
-    """Run ``body``; print its result as one JSON object or as a human summary."""
+                human: Callable[[dict[str, Any]], str], *, tensorflow: bool = True,
+                strategy: str = "default", mlflow: Mlflow | None = None) -> None:
+    """Run ``body``; print its result as one JSON object or as a human summary. ``strategy`` is
+    set up right after TensorFlow is imported; with ``mlflow``, the run is logged there too."""
+    from regapps.shared.tracking import tracked
+
     setup(verbose)
     if tensorflow:
         from regapps.shared.environment import import_tensorflow
 
-        import_tensorflow(verbose)
-    with stdout_to_stderr(json_mode):
+        import_tensorflow(verbose, strategy)
+    with stdout_to_stderr(json_mode), tracked(mlflow and mlflow.uri, mlflow.app if mlflow else "",
+                                              mlflow.command if mlflow else "") as tracker:
+        if mlflow is not None:
+            mlflow.tracker = tracker
         result = body()
+        if tracker is not None:
+            tracker.log_result(result)
     if json_mode:
         from regapps.shared.runs import json_default
 
@@ -268,24 +304,38 @@ def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str
 
 def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Callable[[Any], Any], *,
                    resume: Path | None, runs_dir: Path, name: str | None, json_: bool, verbose: bool,
-                   tensorflow: bool = True) -> None:
+                   tensorflow: bool = True, mlflow_uri: str | None = None) -> None:
     """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec."""
+    from regapps.shared.errors import ConfigError
+
+    if base["training"].get("strategy") == "multiworker":
+        raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
+                          "is for train (spread cv trials with --executor)")
+    mlflow = mlflow_target(mlflow_uri, app, "cv")
 
     def body() -> dict[str, Any]:
         from regapps.shared.selection.runner import run_cv
 
         cv_spec = spec(cls.model_validate(base))
+        on_trial = None
+        if mlflow is not None and mlflow.tracker is not None:
+            tracker, metric = mlflow.tracker, cv_spec.task.metric
+
+            def on_trial(row: Any, result: Any) -> None:
+                tracker.log_trial(row, result.history, metric)
+
         with trial_progress(not json_) as progress:
             return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                          split_seed=base["training"]["seed"], progress=progress)
+                          split_seed=base["training"]["seed"], progress=progress, on_trial=on_trial)
 
-    run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow)
+    run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow, mlflow=mlflow)
 
 
 def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str, Any],
                         sets: list[str] | None, optimizers: str | None, regularizers: str | None,
                         task: Callable[[Any], tuple[Any, str]], *, runs_dir: Path, name: str | None,
-                        json_: bool, verbose: bool, tensorflow: bool = True) -> None:
+                        json_: bool, verbose: bool, tensorflow: bool = True,
+                        mlflow_uri: str | None = None) -> None:
     """Run a comparison: ``task(config)`` loads the data and returns (CVTask, data source)."""
     from regapps.shared.selection.compare import variants
 
@@ -301,4 +351,5 @@ def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str
         return run_compare(app, cls, cv_task, base, kind, names, runs_dir=runs_dir, name=name,
                            data_source=source)
 
-    run_command(json_, verbose, body, compare_human(app), tensorflow=tensorflow)
+    run_command(json_, verbose, body, compare_human(app), tensorflow=tensorflow,
+                mlflow=mlflow_target(mlflow_uri, app, "compare"))

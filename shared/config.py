@@ -91,6 +91,13 @@ class TrainingConfig(Section):
     steps_per_execution: int = Field(16, ge=1, le=10_000,
                                      description="batches per compiled call: fewer Python round trips")
     tensorboard: bool = False
+    tensorboard_dir: str | None = Field(None, description="TensorBoard folder when there is no run "
+                                        "directory (set per trial by cv and per variant by compare)")
+    strategy: Literal["default", "mirrored", "multiworker"] = Field(
+        "default", description="tf.distribute: mirrored = all local GPUs (one CPU device without "
+        "them), multiworker = the cluster in TF_CONFIG")
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "float32", description="Keras dtype policy while the model is built; outputs stay float32")
     time_budget_minutes: float | None = Field(None, gt=0, description="stop training after this")
 
 

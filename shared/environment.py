@@ -19,13 +19,17 @@ def quiet_tensorflow(verbose: bool = False) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def import_tensorflow(verbose: bool = False) -> None:
-    """Import TensorFlow and run one op. Unless ``verbose``, its C++ libraries' start-up lines
-    (written to fd 2 before logging is initialized, ignoring TF_CPP_MIN_LOG_LEVEL) are dropped."""
+def import_tensorflow(verbose: bool = False, strategy: str = "default") -> None:
+    """Import TensorFlow, set up ``strategy`` (a multi-worker one must exist before the first
+    op) and run one op. Unless ``verbose``, its C++ libraries' start-up lines (written to fd 2
+    before logging is initialized, ignoring TF_CPP_MIN_LOG_LEVEL) are dropped."""
+    from .distribute import prepare
+
     quiet_tensorflow(verbose)
     if verbose:
         import tensorflow as tf
 
+        prepare(strategy)
         tf.constant(0)
         return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
@@ -33,6 +37,7 @@ def import_tensorflow(verbose: bool = False) -> None:
         os.dup2(devnull, 2)
         import tensorflow as tf
 
+        prepare(strategy)
         tf.constant(0) + 1  # the first op loads kernels that log at start-up
     finally:
         os.dup2(saved, 2)

@@ -54,7 +54,7 @@ class Trainer:
     the best weights (with ``training.restore_best``) and returns the :class:`FitResult`.
 
     ``run_dir`` (if given) receives ``history.csv``, ``checkpoints/{best,last}.keras`` and,
-    with ``training.tensorboard``, ``tensorboard/``. With ``resume``, training continues after
+    with ``training.tensorboard``, ``tensorboard/`` (or ``training.tensorboard_dir``). With ``resume``, training continues after
     the last finished epoch recorded in ``run_dir``, so no finished epoch is redone.
     """
 
@@ -65,6 +65,7 @@ class Trainer:
         import keras
 
         from .callbacks import BestKeeper, HistoryRecorder, TimeBudget
+        from .distribute import is_multi_worker
 
         self.model, self.train_data, self.validation_data = model, train_data, validation_data
         self.verbose = verbose
@@ -75,8 +76,9 @@ class Trainer:
                                   steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
                                   monitor=self.monitor)
         optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
+        steps_per_execution = 1 if is_multi_worker(model) else min(train_cfg.steps_per_execution, steps_per_epoch)
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
-                      steps_per_execution=max(1, min(train_cfg.steps_per_execution, steps_per_epoch)))
+                      steps_per_execution=max(1, steps_per_execution))
 
         checkpoints = run_dir / "checkpoints" if run_dir else None
         state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
@@ -93,8 +95,9 @@ class Trainer:
             self.budget = TimeBudget(train_cfg.time_budget_minutes * 60, schedule=schedule.learning_rate,
                                      steps_per_epoch=steps_per_epoch, max_epochs=train_cfg.epochs)
             self.callbacks.append(self.budget)
-        if train_cfg.tensorboard and run_dir is not None:
-            self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        board = train_cfg.tensorboard_dir or (run_dir / "tensorboard" if run_dir is not None else None)
+        if train_cfg.tensorboard and board is not None:
+            self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(board)))
         self.callbacks.extend(extra_callbacks or [])
         self.epoch = int(state.get("epoch", 0))
         self.seconds = float(state.get("seconds", 0.0))

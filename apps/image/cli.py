@@ -35,7 +35,8 @@ def train(
     label_smoothing: LabelSmoothing = None,
     config: o.ConfigFile = None, set_: o.Sets = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=o.TRAIN)] = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    strategy: o.Strategy = None, precision: o.Precision = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train a model and write a run directory (config, history, metrics, model, plots, report)."""
@@ -48,7 +49,8 @@ def train(
                              schedule=schedule, batch_size=batch_size, epochs=epochs,
                              patience=patience, early_stopping=early_stopping,
                              validation_split=validation_split, seed=seed,
-                             time_budget=time_budget, tensorboard=tensorboard)
+                             time_budget=time_budget, tensorboard=tensorboard,
+                             strategy=strategy, precision=precision)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset,
                   "augment.flip": flip, "augment.crop_padding": crop_padding,
                   "augment.flip_average": flip_average, "training.label_smoothing": label_smoothing})
@@ -63,7 +65,8 @@ def train(
             return task.resume(resume, verbose=o.keras_verbosity(json_))
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
-    o.run_command(json_, verbose, body, o.train_human("image"))
+    o.run_command(json_, verbose, body, o.train_human("image"), strategy=cfg.training.strategy,
+                  mlflow=o.mlflow_target(mlflow_uri, "image", "train"))
 
 
 @app.command()
@@ -139,15 +142,15 @@ def cv(
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
     dataset: Dataset = None, data_dir: DataDir = None, preset: Preset = None,
     epochs: o.Epochs = None, patience: o.Patience = None, seed: o.Seed = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Choose hyperparameters by stratified k-fold cross-validation on the training split, refit
     the best on all training data, score the test split once, and write a report."""
     from .config import ImageConfig
 
-    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
+    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
     base, plan = o.plan_cv(ImageConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
                            folds=folds, seeds=seeds, eta=eta)
@@ -158,21 +161,22 @@ def cv(
         return cv_spec(cfg)
 
     o.run_cv_command("image", ImageConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
-                     name=name, json_=json_, verbose=verbose)
+                     name=name, json_=json_, verbose=verbose, mlflow_uri=mlflow_uri)
 
 
 @app.command()
 def compare(
     optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
     dataset: Dataset = None, data_dir: DataDir = None, preset: Preset = None,
-    epochs: o.Epochs = None, seed: o.Seed = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    epochs: o.Epochs = None, seed: o.Seed = None, tensorboard: o.TensorBoard = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
     from .config import ImageConfig
 
-    flags = o.training_flags(epochs=epochs, seed=seed)
+    flags = o.training_flags(epochs=epochs, seed=seed, tensorboard=tensorboard)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
 
     def task(cfg: Any) -> tuple[Any, str]:
@@ -183,4 +187,5 @@ def compare(
         return image_cv_task(data), data.source
 
     o.run_compare_command("image", ImageConfig, config, flags, set_, optimizers, regularizers, task,
-                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose)
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose,
+                          mlflow_uri=mlflow_uri)

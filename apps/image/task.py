@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from regapps.shared import plots
+from regapps.shared import distribute, plots
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
@@ -29,6 +29,7 @@ def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | Non
           verbose: int = 1, folder: Path | None = None, data: ImageData | None = None) -> dict[str, Any]:
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/image``, or under ``folder`` when given, e.g. a cv run's refit)."""
+    distribute.check(config.training)
     data = data or load_image_data(config.data.dataset, config.data.data_dir)
     run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}",
                      folder=folder)
@@ -47,6 +48,7 @@ def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
         raise RunDirError(f"{run_dir} is already finished; nothing to resume")
     saved = run.read_json("config.json")
     config = ImageConfig.from_saved(saved)
+    distribute.check(config.training)
     data = load_image_data(config.data.dataset, config.data.data_dir)
     if data.checksum() != saved.get("meta", {}).get("data_sha256"):
         raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
@@ -93,6 +95,7 @@ class ImageFit:
     def __init__(self, config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
                  *, tensors: tuple[Any, Any] | None = None, run_dir: Path | None = None,
                  verbose: int = 0, resume: bool = False):
+        from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
         from .model import build_model
@@ -107,12 +110,13 @@ class ImageFit:
                                 crop_padding=config.augment.crop_padding)
         val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
                               shuffle=False, seed=t.seed, num_classes=one_hot)
-        self.model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
-                                 width=config.model.width)
-        self.trainer = Trainer(self.model, train_ds, val_ds, config=config,
-                               steps_per_epoch=-(-len(train_idx) // t.batch_size),
-                               loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
-                               verbose=verbose, resume=resume)
+        with training_scope(t):  # strategy and dtype policy while the model is built and compiled
+            self.model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
+                                     width=config.model.width)
+            self.trainer = Trainer(self.model, train_ds, val_ds, config=config,
+                                   steps_per_epoch=-(-len(train_idx) // t.batch_size),
+                                   loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
+                                   verbose=verbose, resume=resume)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
         self.flip_average = config.augment.flip_average
 

@@ -62,6 +62,9 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
         metric = task.metric
         curve = metric  # the per-epoch curve compared: the task's metric if Keras logs it, else loss
         for variant, config in configs.items():
+            if config.training.tensorboard:  # one TensorBoard folder per variant
+                config = build_config(cls, base=base, flags={
+                    **flags_by_variant[variant], "training.tensorboard_dir": str(run.file("tensorboard") / variant)})
             result = task.start(config, train_idx, val_idx).advance(config.training.epochs)
             history = result.history or {}
             histories[variant] = history

@@ -14,7 +14,7 @@ from ..config import ExperimentConfig, build_config, write_config_file
 from ..errors import RunDirError
 from ..report import Report, metrics_rows
 from ..runs import COMPLETED, Run
-from .search import CVTask, Progress, SearchPlan, Summary, run_search, summarize
+from .search import CVTask, OnTrial, Progress, SearchPlan, Summary, run_search, summarize
 from .trials import TrialStore
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,19 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
 
 def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path = Path("runs"),
            name: str | None = None, resume: Path | None = None, split_seed: int = 0,
-           progress: Progress | None = None) -> dict[str, Any]:
+           progress: Progress | None = None, on_trial: OnTrial | None = None) -> dict[str, Any]:
+    """Search, summarize, refit the winner and report. With ``training.tensorboard`` in
+    ``base``, each trial logs to ``tensorboard/<trial>/`` in the cv run; ``on_trial`` sees each
+    recorded trial (MLflow)."""
     splits = spec.task.splits(plan.folds, split_seed)  # too few samples: fail before a run exists
     run = open_or_create(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume)
     with run.guard():
         store = TrialStore(run.file("cv_results.csv"), list(plan.space))
         if resume is not None:
             log.info("resuming: %d of %d trials already finished", len(store.rows), plan.total_trials())
-        run_search(spec.task, spec.config_cls, base, plan, store, splits=splits, progress=progress)
+        board = run.file("tensorboard") if base.get("training", {}).get("tensorboard") else None
+        run_search(spec.task, spec.config_cls, base, plan, store, splits=splits, progress=progress,
+                   on_trial=on_trial, tensorboard_root=board)
         summary = summarize(plan, store, spec.task.greater_is_better)
         run.write_csv("summary.csv", summary.rows)
         best_params = {k: summary.best[k] for k in plan.space}

@@ -21,6 +21,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -136,15 +137,25 @@ class SearchPlan:
 
 
 Progress = Callable[[int, int, Mapping[str, Any]], None]
+OnTrial = Callable[[Mapping[str, Any], TrialResult], None]  # a recorded trial, e.g. for MLflow
 
 
 def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: Mapping[str, Any],
-                 seed: int) -> ExperimentConfig:
-    return build_config(cls, base=base, flags={**params, "training.seed": seed})
+                 seed: int, tensorboard_dir: Path | None = None) -> ExperimentConfig:
+    flags: dict[str, Any] = {**params, "training.seed": seed}
+    if tensorboard_dir is not None:
+        flags["training.tensorboard_dir"] = str(tensorboard_dir)
+    return build_config(cls, base=base, flags=flags)
+
+
+def trial_name(cand: int, fold: int, seed: int) -> str:
+    """A trial's folder name (TensorBoard logs); a warm-started trial keeps it across rungs."""
+    return f"c{cand}-f{fold}-s{seed}"
 
 
 def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
-               store: TrialStore, *, splits: Sequence[Split], progress: Progress | None = None) -> None:
+               store: TrialStore, *, splits: Sequence[Split], progress: Progress | None = None,
+               on_trial: OnTrial | None = None, tensorboard_root: Path | None = None) -> None:
     done = store.done()
     alive = list(range(len(plan.candidates)))
     sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
@@ -161,7 +172,11 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
                     if store.key(cand, rung, fold, seed) in done:
                         continue
                     start = time.perf_counter()
-                    trial = warm.pop((cand, fold, seed), None) or task.start(config, train_idx, val_idx)
+                    trial = warm.pop((cand, fold, seed), None)
+                    if trial is None:
+                        board = tensorboard_root / trial_name(cand, fold, seed) if tensorboard_root else None
+                        trial = task.start(trial_config(cls, base, params, seed, board) if board else config,
+                                           train_idx, val_idx)
                     result = trial.advance(budget)
                     if more:
                         warm[(cand, fold, seed)] = trial
@@ -171,6 +186,8 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
                            "seconds": round(time.perf_counter() - start, 3)}
                     row.update({param_column(k): encode_param(v) for k, v in params.items()})
                     store.add(row)
+                    if on_trial is not None:
+                        on_trial(row, result)
                     finished += 1
                     if progress is not None:
                         progress(finished, total, row)
