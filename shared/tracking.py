@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import time
+from importlib.util import find_spec
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,6 @@ BATCH = 100  # params per log_batch call (MLflow's limit); metrics go 1000 at a 
 
 def require_mlflow() -> None:
     """Fail fast (without importing it) when MLflow is not installed."""
-    from importlib.util import find_spec
-
     if find_spec("mlflow") is None:
         raise ConfigError("--mlflow-uri needs MLflow: pip install 'regapps[mlflow]'")
 

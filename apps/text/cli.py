@@ -39,7 +39,8 @@ def train(
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
     config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    strategy: o.Strategy = None, precision: o.Precision = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train a model and write a run directory (config, history, metrics, model, plots, report)."""
@@ -52,7 +53,8 @@ def train(
                              schedule=schedule, batch_size=batch_size, epochs=epochs,
                              patience=patience, early_stopping=early_stopping,
                              validation_split=validation_split, seed=seed,
-                             time_budget=time_budget, tensorboard=tensorboard)
+                             time_budget=time_budget, tensorboard=tensorboard,
+                             strategy=strategy, precision=precision)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "data.csv": csv,
                   "data.text_col": text_col, "data.label_col": label_col,
                   "model.max_tokens": max_tokens, "model.sequence_length": sequence_length,
@@ -65,7 +67,8 @@ def train(
 
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
-    o.run_command(json_, verbose, body, o.train_human("text"))
+    o.run_command(json_, verbose, body, o.train_human("text"), strategy=cfg.training.strategy,
+                  mlflow=o.mlflow_target(mlflow_uri, "text", "train"))
 
 
 @app.command()
@@ -132,15 +135,15 @@ def cv(
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
     dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
     label_col: LabelCol = None, epochs: o.Epochs = None, patience: o.Patience = None,
-    seed: o.Seed = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
+    seed: o.Seed = None, tensorboard: o.TensorBoard = None, config: o.ConfigFile = None,
+    set_: o.Sets = None, runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    mlflow_uri: o.MlflowUri = None, json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside
     each training fold), refit the best on all training data, score the test split once."""
     from .config import TextConfig
 
-    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed)
+    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
     base, plan = o.plan_cv(TextConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
                            folds=folds, seeds=seeds, eta=eta)
@@ -151,7 +154,7 @@ def cv(
         return cv_spec(cfg)
 
     o.run_cv_command("text", TextConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
-                     name=name, json_=json_, verbose=verbose)
+                     name=name, json_=json_, verbose=verbose, mlflow_uri=mlflow_uri)
 
 
 @app.command()
@@ -159,14 +162,14 @@ def compare(
     optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
     dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
     label_col: LabelCol = None, epochs: o.Epochs = None, seed: o.Seed = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
     from .config import TextConfig
 
-    flags = o.training_flags(epochs=epochs, seed=seed)
+    flags = o.training_flags(epochs=epochs, seed=seed, tensorboard=tensorboard)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
 
     def task(cfg: Any) -> tuple[Any, str]:
@@ -177,4 +180,5 @@ def compare(
         return text_cv_task(data), data.source
 
     o.run_compare_command("text", TextConfig, config, flags, set_, optimizers, regularizers, task,
-                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose)
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose,
+                          mlflow_uri=mlflow_uri)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from regapps.shared import plots
+from regapps.shared import distribute, plots
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
@@ -41,6 +41,7 @@ def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None
           verbose: int = 1, folder: Path | None = None, data: TextData | None = None) -> dict[str, Any]:
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/text``, or under ``folder`` when given, e.g. a cv run's refit)."""
+    distribute.check(config.training)
     data = data or load_config_data(config)
     for note in data.notes:
         log.warning(note)
@@ -79,6 +80,7 @@ class TextFit:
     def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
                  y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0):
         import keras
+        from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
         from .model import adapt_vectorizer, build_classifier, build_vectorizer, use_jit
@@ -93,14 +95,15 @@ class TextFit:
         self.y_val = y_val
         train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
         val_ds = make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
-        self.classifier = build_classifier(m, self.vocab_size, config.regularization)
         self.jit_compile = use_jit(m)
         loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
-        self.trainer = Trainer(self.classifier, train_ds, val_ds, config=config,
-                               steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
-                               metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
-                                        keras.metrics.AUC(name="auc")],
-                               run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose)
+        with training_scope(t):  # strategy and dtype policy while the model is built and compiled
+            self.classifier = build_classifier(m, self.vocab_size, config.regularization)
+            self.trainer = Trainer(self.classifier, train_ds, val_ds, config=config,
+                                   steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
+                                   metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
+                                            keras.metrics.AUC(name="auc")],
+                                   run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose)
 
     def validate(self) -> dict[str, Any]:
         return score_ids(self.classifier, self.ids_val, self.y_val)[0]

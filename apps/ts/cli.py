@@ -74,17 +74,20 @@ def backtest(
     schedule: o.Schedule = None, batch_size: o.BatchSize = None, epochs: o.Epochs = None,
     patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
-    time_budget: o.TimeBudget = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Walk-forward backtest (expanding window) of the LSTM against naive, drift and moving average."""
     flags = {k: v for k, v in locals().items()
-             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose")}
+             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose", "mlflow_uri")}
     cfg = _build(config, set_, **flags)
 
     def body() -> dict[str, Any]:
         return _run("backtest", cfg, runs_dir, name, json_, verbose)
+
+    mlflow = o.mlflow_target(mlflow_uri, "ts", "backtest")
 
     def human(r: dict[str, Any]) -> str:
         from .report import text_table
@@ -95,7 +98,7 @@ def backtest(
                 f"{r['interval_level']:.0%} interval coverage: "
                 f"{'n/a' if cov is None else f'{cov:.3f}'} (n={r['interval_n']}) -> {r['run_dir']}")
 
-    o.run_command(json_, verbose, body, human, tensorflow=False)
+    o.run_command(json_, verbose, body, human, tensorflow=False, mlflow=mlflow)
 
 
 @app.command()
@@ -111,19 +114,22 @@ def forecast(
     schedule: o.Schedule = None, batch_size: o.BatchSize = None, epochs: o.Epochs = None,
     patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
-    time_budget: o.TimeBudget = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
+    config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Fit on all data and forecast the next --horizon steps with prediction intervals.
 
     The walk-forward backtest runs first, so the model's real skill (MASE vs naive) is shown."""
     flags = {k: v for k, v in locals().items()
-             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose")}
+             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose", "mlflow_uri")}
     cfg = _build(config, set_, **flags)
 
     def body() -> dict[str, Any]:
         return _run("forecast", cfg, runs_dir, name, json_, verbose)
+
+    mlflow = o.mlflow_target(mlflow_uri, "ts", "forecast")
 
     def human(r: dict[str, Any]) -> str:
         level = r["interval_level"]
@@ -138,7 +144,7 @@ def forecast(
                      f"{_n(r['backtest_interval_coverage'])} -> {r['run_dir']}")
         return "\n".join(lines)
 
-    o.run_command(json_, verbose, body, human, tensorflow=False)
+    o.run_command(json_, verbose, body, human, tensorflow=False, mlflow=mlflow)
 
 
 def _n(value: Any) -> str:
@@ -154,8 +160,8 @@ def cv(
     transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
     test_size: TestSize = None, refit_every: RefitEvery = None,
     epochs: o.Epochs = None, patience: o.Patience = None, seed: o.Seed = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the
@@ -165,7 +171,7 @@ def cv(
     flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
                    start=start, end=end, interval=interval, transform=transform, lookback=lookback,
                    horizon=horizon, test_size=test_size, refit_every=refit_every, epochs=epochs,
-                   patience=patience, seed=seed)
+                   patience=patience, seed=seed, tensorboard=tensorboard)
     base, plan = o.plan_cv(TsConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
                            folds=folds, seeds=seeds, eta=eta)
 
@@ -175,7 +181,7 @@ def cv(
         return cv_spec(cfg, _prepared(cfg, verbose))
 
     o.run_cv_command("ts", TsConfig, base, plan, spec, resume=resume, runs_dir=runs_dir, name=name,
-                     json_=json_, verbose=verbose, tensorflow=False)
+                     json_=json_, verbose=verbose, tensorflow=False, mlflow_uri=mlflow_uri)
 
 
 @app.command()
@@ -185,8 +191,8 @@ def compare(
     target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
     transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
     test_size: TestSize = None, epochs: o.Epochs = None, seed: o.Seed = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
+    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Train each optimizer or regularizer on the same walk-forward split, budget and seed."""
@@ -194,7 +200,8 @@ def compare(
 
     flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
                    start=start, end=end, interval=interval, transform=transform, lookback=lookback,
-                   horizon=horizon, test_size=test_size, epochs=epochs, seed=seed)
+                   horizon=horizon, test_size=test_size, epochs=epochs, seed=seed,
+                   tensorboard=tensorboard)
 
     def task(cfg: Any) -> tuple[Any, str]:
         from .cv import TsCVTask
@@ -203,17 +210,20 @@ def compare(
         return TsCVTask(prep, cfg), data.source
 
     o.run_compare_command("ts", TsConfig, config, flags, set_, optimizers, regularizers, task,
-                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose, tensorflow=False)
+                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose, tensorflow=False,
+                          mlflow_uri=mlflow_uri)
 
 
 def _prepared(cfg: Any, verbose: bool) -> Any:
     """Load and check the series first (bad input fails in a second), then pay for TensorFlow."""
+    from regapps.shared.distribute import check
     from regapps.shared.environment import import_tensorflow
 
     from . import task
 
     prepared = task.load_prepared(cfg)
-    import_tensorflow(verbose)
+    import_tensorflow(verbose, cfg.training.strategy)
+    check(cfg.training)
     return prepared
 
 
@@ -222,7 +232,7 @@ def _flags(**given: Any) -> dict[str, Any]:
     if given.get("csv") and not given.get("source"):
         given["source"] = "csv"
     flags = o.training_flags(epochs=given.pop("epochs", None), patience=given.pop("patience", None),
-                             seed=given.pop("seed", None))
+                             seed=given.pop("seed", None), tensorboard=given.pop("tensorboard", None))
     sections = {"data": ("source", "ticker", "csv", "date_col", "target_col", "start", "end",
                          "interval", "transform"),
                 "model": ("lookback", "horizon"), "backtest": ("test_size", "refit_every")}

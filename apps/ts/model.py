@@ -47,7 +47,7 @@ def build_lstm(lookback: int, n_features: int, config: TsConfig) -> "keras.Model
                               recurrent_dropout=m.recurrent_dropout,
                               kernel_regularizer=kernel_regularizer(reg.l1, reg.l2),
                               name=f"lstm{i + 1}")(x)
-    outputs = keras.layers.Dense(m.horizon, kernel_initializer="zeros",
+    outputs = keras.layers.Dense(m.horizon, kernel_initializer="zeros", dtype="float32",
                                  kernel_regularizer=kernel_regularizer(reg.l1, reg.l2),
                                  name="returns")(x)
     return keras.Model(inputs, outputs, name="stacked_lstm")
@@ -88,6 +88,7 @@ class LstmForecaster:
 
     def fit(self, prep: Prepared, origin: int, *, run_dir: Path | None = None) -> dict[str, Any]:
         import tensorflow as tf
+        from regapps.shared.distribute import training_scope
         from regapps.shared.training import fit, set_seed
 
         cfg = self.config
@@ -103,10 +104,11 @@ class LstmForecaster:
         batch = cfg.training.batch_size
         train_ds = (tf.data.Dataset.from_tensor_slices((x_tr, y_tr.astype(np.float32)))
                     .shuffle(len(x_tr), seed=seed, reshuffle_each_iteration=True).batch(batch))
-        self.model = build_lstm(lookback, scaled.shape[1], cfg)
-        self.fit_result = fit(self.model, train_ds, (x_va, y_va.astype(np.float32)), config=cfg,
-                              steps_per_epoch=-(-len(x_tr) // batch), loss=_loss(cfg.model.loss),
-                              metrics=["mae"], run_dir=run_dir, verbose=self.verbose)
+        with training_scope(cfg.training):
+            self.model = build_lstm(lookback, scaled.shape[1], cfg)
+            self.fit_result = fit(self.model, train_ds, (x_va, y_va.astype(np.float32)), config=cfg,
+                                  steps_per_epoch=-(-len(x_tr) // batch), loss=_loss(cfg.model.loss),
+                                  metrics=["mae"], run_dir=run_dir, verbose=self.verbose)
         p_va = self._raw(x_va)
         self.alpha = shrink_factor(p_va, y_va) if cfg.model.shrink else 1.0
         self.info = {"origin": str(prep.dates[origin].date()), "n_train": int(len(train_ends)),
