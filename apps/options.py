@@ -116,6 +116,7 @@ def setup(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s" if verbose else "regapps: %(message)s",
                         force=True)
     logging.getLogger("regapps").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @contextlib.contextmanager
@@ -189,6 +190,9 @@ NIter = Annotated[int, typer.Option("--n-iter", help="Candidates sampled by --se
 Folds = Annotated[int, typer.Option("--folds", help="Number of folds (>= 2).", rich_help_panel=CV)]
 Seeds = Annotated[int, typer.Option("--seeds", help="Repeat each fold with this many seeds.", rich_help_panel=CV)]
 Eta = Annotated[int, typer.Option("--eta", help="Halving: keep 1/eta of the candidates per rung.", rich_help_panel=CV)]
+Executor = Annotated[str, typer.Option("--executor", help="Where trials run: sequential (here; halving survivors go on training), local (--jobs processes here) or dask (a dask.distributed cluster: --scheduler, or a local one of --jobs workers).", rich_help_panel=SCALE)]
+Jobs = Annotated[Optional[int], typer.Option("--jobs", help="Worker processes for --executor local, or for the local dask cluster (default: CPU count).", rich_help_panel=SCALE)]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask).", rich_help_panel=SCALE)]
 Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped.", rich_help_panel=CV)]
 
 
@@ -304,9 +308,15 @@ def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str
 
 def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Callable[[Any], Any], *,
                    resume: Path | None, runs_dir: Path, name: str | None, json_: bool, verbose: bool,
-                   tensorflow: bool = True, mlflow_uri: str | None = None) -> None:
-    """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec."""
+                   tensorflow: bool = True, mlflow_uri: str | None = None,
+                   executor: str = "sequential", jobs: int | None = None,
+                   scheduler: str | None = None) -> None:
+    """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec; trials
+    run on ``executor``."""
     from regapps.shared.errors import ConfigError
+    from regapps.shared.selection.executors import check_executor
+
+    check_executor(executor, jobs, scheduler)
 
     if base["training"].get("strategy") == "multiworker":
         raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
@@ -314,6 +324,7 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
     mlflow = mlflow_target(mlflow_uri, app, "cv")
 
     def body() -> dict[str, Any]:
+        from regapps.shared.selection.executors import make_executor
         from regapps.shared.selection.runner import run_cv
 
         cv_spec = spec(cls.model_validate(base))
@@ -324,9 +335,15 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
             def on_trial(row: Any, result: Any) -> None:
                 tracker.log_trial(row, result.history, metric)
 
-        with trial_progress(not json_) as progress:
-            return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                          split_seed=base["training"]["seed"], progress=progress, on_trial=on_trial)
+        pool = make_executor(executor, jobs, scheduler)
+        try:
+            with trial_progress(not json_) as progress:
+                return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
+                              split_seed=base["training"]["seed"], progress=progress,
+                              on_trial=on_trial, executor=pool)
+        finally:
+            if pool is not None:
+                pool.close()
 
     run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow, mlflow=mlflow)
 

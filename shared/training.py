@@ -39,10 +39,20 @@ class FitResult:
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow once per run."""
+    """Seed Python, NumPy and TensorFlow once per run.
+
+    Keras draws the seeds of unseeded initializers and dropout layers from the ``random``
+    module, which other threads of the process may draw from too (a dask worker's event loop
+    does, at times of its own); Keras gets a generator of its own, seeded the same way, so a
+    model is the same whichever process or thread builds it."""
+    import random
+
     import keras
+    from keras.src.random import seed_generator
 
     keras.utils.set_random_seed(seed)
+    if hasattr(seed_generator, "python_random"):
+        seed_generator.python_random = random.Random(seed)
 
 
 class Trainer:

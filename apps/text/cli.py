@@ -133,6 +133,7 @@ def _data_flags(dataset: str | None, data_dir: str | None, csv: str | None, text
 def cv(
     grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
+    executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
     dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
     label_col: LabelCol = None, epochs: o.Epochs = None, patience: o.Patience = None,
     seed: o.Seed = None, tensorboard: o.TensorBoard = None, config: o.ConfigFile = None,
@@ -154,7 +155,8 @@ def cv(
         return cv_spec(cfg)
 
     o.run_cv_command("text", TextConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
-                     name=name, json_=json_, verbose=verbose, mlflow_uri=mlflow_uri)
+                     name=name, json_=json_, verbose=verbose, mlflow_uri=mlflow_uri,
+                     executor=executor, jobs=jobs, scheduler=scheduler)
 
 
 @app.command()

@@ -155,6 +155,7 @@ def _n(value: Any) -> str:
 def cv(
     grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
+    executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
     source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
     target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
     transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
@@ -181,7 +182,8 @@ def cv(
         return cv_spec(cfg, _prepared(cfg, verbose))
 
     o.run_cv_command("ts", TsConfig, base, plan, spec, resume=resume, runs_dir=runs_dir, name=name,
-                     json_=json_, verbose=verbose, tensorflow=False, mlflow_uri=mlflow_uri)
+                     json_=json_, verbose=verbose, tensorflow=False, mlflow_uri=mlflow_uri,
+                     executor=executor, jobs=jobs, scheduler=scheduler)
 
 
 @app.command()

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import plots
 from ..config import ExperimentConfig, build_config, write_config_file
@@ -16,6 +16,9 @@ from ..report import Report, metrics_rows
 from ..runs import COMPLETED, Run
 from .search import CVTask, OnTrial, Progress, SearchPlan, Summary, run_search, summarize
 from .trials import TrialStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .executors import Executor
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,11 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
 
 def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path = Path("runs"),
            name: str | None = None, resume: Path | None = None, split_seed: int = 0,
-           progress: Progress | None = None, on_trial: OnTrial | None = None) -> dict[str, Any]:
+           progress: Progress | None = None, on_trial: OnTrial | None = None,
+           executor: Executor | None = None) -> dict[str, Any]:
     """Search, summarize, refit the winner and report. With ``training.tensorboard`` in
     ``base``, each trial logs to ``tensorboard/<trial>/`` in the cv run; ``on_trial`` sees each
-    recorded trial (MLflow)."""
+    recorded trial (MLflow); ``executor`` runs the trials of each rung in other processes."""
     splits = spec.task.splits(plan.folds, split_seed)  # too few samples: fail before a run exists
     run = open_or_create(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume)
     with run.guard():
@@ -80,7 +84,7 @@ def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir:
             log.info("resuming: %d of %d trials already finished", len(store.rows), plan.total_trials())
         board = run.file("tensorboard") if base.get("training", {}).get("tensorboard") else None
         run_search(spec.task, spec.config_cls, base, plan, store, splits=splits, progress=progress,
-                   on_trial=on_trial, tensorboard_root=board)
+                   on_trial=on_trial, tensorboard_root=board, executor=executor)
         summary = summarize(plan, store, spec.task.greater_is_better)
         run.write_csv("summary.csv", summary.rows)
         best_params = {k: summary.best[k] for k in plan.space}

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..config import ExperimentConfig, build_config
 from ..errors import ConfigError
 from .splitters import Split
 from .trials import TrialStore, encode_param, param_column
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .executors import Executor
 
 log = logging.getLogger(__name__)
 
@@ -148,49 +151,70 @@ def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: M
     return build_config(cls, base=base, flags=flags)
 
 
-def trial_name(cand: int, fold: int, seed: int) -> str:
-    """A trial's folder name (TensorBoard logs); a warm-started trial keeps it across rungs."""
-    return f"c{cand}-f{fold}-s{seed}"
+def trial_name(cand: int, fold: int, seed: int, rung: int = 0) -> str:
+    """A trial's folder name (TensorBoard logs). A warm-started trial keeps its rung-0 name
+    across rungs; one retrained from scratch at a later rung gets its own."""
+    return f"c{cand}-f{fold}-s{seed}" + (f"-r{rung}" if rung else "")
 
 
 def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
                store: TrialStore, *, splits: Sequence[Split], progress: Progress | None = None,
-               on_trial: OnTrial | None = None, tensorboard_root: Path | None = None) -> None:
+               on_trial: OnTrial | None = None, tensorboard_root: Path | None = None,
+               executor: Executor | None = None) -> None:
+    """Run every trial not yet in ``store``, rung by rung: here, one after the other (halving
+    survivors go on training), or all trials of a rung at once on ``executor``'s processes.
+    Each result is recorded the moment it comes back."""
+    from .executors import TrialSpec
+
     done = store.done()
     alive = list(range(len(plan.candidates)))
     sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
     total, finished = plan.total_trials(), len(done)
     warm: dict[tuple[int, int, int], Trial] = {}  # (candidate, fold, seed) -> trial kept for the next rung
+
+    def fresh_config(cand: int, rung: int, fold: int, seed: int) -> ExperimentConfig:
+        board = tensorboard_root / trial_name(cand, fold, seed, rung) if tensorboard_root else None
+        return trial_config(cls, base, plan.candidates[cand], seed, board)
+
+    def record(key: tuple[int, int, int, int], budget: int, result: TrialResult, seconds: float) -> None:
+        nonlocal finished
+        cand, rung, fold, seed = key
+        row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
+               "score": float(result.score), "epochs_run": result.epochs_run,
+               "best_epoch": result.best_epoch, "seconds": round(seconds, 3)}
+        row.update({param_column(k): encode_param(v) for k, v in plan.candidates[cand].items()})
+        store.add(row)
+        if on_trial is not None:
+            on_trial(row, result)
+        finished += 1
+        if progress is not None:
+            progress(finished, total, row)
+
     for rung, epochs in enumerate(epochs_per_rung):
         more = rung + 1 < len(sizes)
-        for cand in alive:
-            params = plan.candidates[cand]
-            for seed in plan.seeds:
-                config = trial_config(cls, base, params, seed)
-                budget = epochs if epochs is not None else config.training.epochs
-                for fold, (train_idx, val_idx) in enumerate(splits):
-                    if store.key(cand, rung, fold, seed) in done:
-                        continue
-                    start = time.perf_counter()
-                    trial = warm.pop((cand, fold, seed), None)
-                    if trial is None:
-                        board = tensorboard_root / trial_name(cand, fold, seed) if tensorboard_root else None
-                        trial = task.start(trial_config(cls, base, params, seed, board) if board else config,
-                                           train_idx, val_idx)
-                    result = trial.advance(budget)
-                    if more:
-                        warm[(cand, fold, seed)] = trial
-                    row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
-                           "score": float(result.score), "epochs_run": result.epochs_run,
-                           "best_epoch": result.best_epoch,
-                           "seconds": round(time.perf_counter() - start, 3)}
-                    row.update({param_column(k): encode_param(v) for k, v in params.items()})
-                    store.add(row)
-                    if on_trial is not None:
-                        on_trial(row, result)
-                    finished += 1
-                    if progress is not None:
-                        progress(finished, total, row)
+
+        def budget(cand: int, seed: int) -> int:  # the rung's epochs, or the candidate's own
+            return epochs if epochs is not None else \
+                trial_config(cls, base, plan.candidates[cand], seed).training.epochs
+
+        pending = [(cand, rung, fold, seed) for cand in alive for seed in plan.seeds
+                   for fold in range(len(splits)) if store.key(cand, rung, fold, seed) not in done]
+        if executor is not None:
+            specs = [TrialSpec(key, fresh_config(*key), *splits[key[2]], budget(key[0], key[3]))
+                     for key in pending]
+            for item in executor.run(task, specs):
+                record(item.spec.key, item.spec.epochs, item.result, item.seconds)
+        else:
+            for key in pending:
+                cand, _, fold, seed = key
+                start = time.perf_counter()
+                trial = warm.pop((cand, fold, seed), None)
+                if trial is None:
+                    trial = task.start(fresh_config(*key), *splits[fold])
+                result = trial.advance(budget(cand, seed))
+                if more:
+                    warm[(cand, fold, seed)] = trial
+                record(key, budget(cand, seed), result, time.perf_counter() - start)
         if more:
             alive = _top(store, alive, rung, sizes[rung + 1], task.greater_is_better)
             warm = {key: trial for key, trial in warm.items() if key[0] in alive}
