@@ -317,7 +317,6 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
     from regapps.shared.selection.executors import check_executor
 
     check_executor(executor, jobs, scheduler)
-
     if base["training"].get("strategy") == "multiworker":
         raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
                           "is for train (spread cv trials with --executor)")
@@ -327,25 +326,25 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
         from regapps.shared.selection.executors import make_executor
         from regapps.shared.selection.runner import run_cv
 
-        cv_spec = spec(cls.model_validate(base))
-        on_trial = None
-        if mlflow is not None and mlflow.tracker is not None:
-            tracker, metric = mlflow.tracker, cv_spec.task.metric
-
-            def on_trial(row: Any, result: Any) -> None:
-                tracker.log_trial(row, result.history, metric)
-
-        pool = make_executor(executor, jobs, scheduler)
-        try:
-            with trial_progress(not json_) as progress:
-                return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                              split_seed=base["training"]["seed"], progress=progress,
-                              on_trial=on_trial, executor=pool)
-        finally:
+        with contextlib.ExitStack() as stack:
+            pool = make_executor(executor, jobs, scheduler)  # an unreachable scheduler fails first
             if pool is not None:
-                pool.close()
+                stack.callback(pool.close)
+            cv_spec = spec(cls.model_validate(base))
+            progress = stack.enter_context(trial_progress(not json_))
+            return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
+                          split_seed=base["training"]["seed"], progress=progress,
+                          on_trial=_trial_logger(mlflow, cv_spec.task.metric), executor=pool)
 
     run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow, mlflow=mlflow)
+
+
+def _trial_logger(mlflow: Mlflow | None, metric: str) -> Callable[[Any, Any], None] | None:
+    """Each recorded cv trial as a nested MLflow run."""
+    tracker = mlflow.tracker if mlflow is not None else None
+    if tracker is None:
+        return None
+    return lambda row, result: tracker.log_trial(row, result.history, metric)
 
 
 def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str, Any],
