@@ -132,18 +132,6 @@ def is_multi_worker(model: Any) -> bool:
         strategy.extended._in_multi_worker_mode()  # noqa: SLF001 - the check Keras itself makes
 
 
-def is_chief() -> bool:
-    """Whether this process writes shared outputs: no TF_CONFIG, the chief, or worker 0 of a
-    cluster without a chief."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return True
-    tree = parse_tf_config(raw)
-    task = tree["task"]
-    return task["type"] == "chief" or ("chief" not in tree["cluster"] and task["type"] == "worker"
-                                       and task.get("index", 0) == 0)
-
-
 @contextlib.contextmanager
 def training_scope(training: Any) -> Iterator[Any]:
     """Build and compile the model in here: the configured strategy's scope and dtype policy.

@@ -18,6 +18,9 @@ from ..helpers import assert_one_error, main_json
 SEARCH = ["image", "cv", "--dataset", "digits", "--grid", "learning_rate=3e-4,1e-3,3e-3",
           "--search", "halving", "--eta", "2", "--folds", "2", "--epochs", "3", "--seed", "7", "--json"]
 TOLERANCE = 1e-9  # scores are fractions of 719 or so validation images: equal, not just close
+# Workers get as many TensorFlow threads as this process has, so oneDNN sums in the same order
+# and the scores can be compared exactly (with fewer threads a few images may flip).
+THREADS = str(os.cpu_count() or 1)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def cluster() -> Iterator[Any]:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, env={"TF_NUM_INTRAOP_THREADS": "1",
+                      dashboard_address=None, env={"TF_NUM_INTRAOP_THREADS": THREADS,
                                                    "TF_CPP_MIN_LOG_LEVEL": "3"}) as local:
         yield local
 
@@ -60,7 +63,9 @@ def test_dask_cluster_matches_sequential(cluster: Any, sequential: dict[str, Any
 
 
 @pytest.mark.slow
-def test_local_processes_match_sequential(sequential: dict[str, Any], tmp_path: Path) -> None:
+def test_local_processes_match_sequential(sequential: dict[str, Any], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", THREADS)
     result = main_json(*SEARCH, "--executor", "local", "--jobs", "2", "--runs-dir", str(tmp_path))
     _assert_same_search(result, sequential)
 
