@@ -161,8 +161,8 @@ def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any
         from regapps.shared.environment import import_tensorflow
 
         import_tensorflow(verbose, strategy)
-    with stdout_to_stderr(json_mode), tracked(mlflow and mlflow.uri, mlflow.app if mlflow else "",
-                                              mlflow.command if mlflow else "") as tracker:
+    tracking = tracked(mlflow.uri, mlflow.app, mlflow.command) if mlflow else contextlib.nullcontext()
+    with stdout_to_stderr(json_mode), tracking as tracker:
         if mlflow is not None:
             mlflow.tracker = tracker
         result = body()

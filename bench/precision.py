@@ -59,6 +59,9 @@ def main() -> None:
     if args.child:
         child(args.precision, args.preset, args.n, args.epochs)
         return
+    from regapps.shared.environment import import_tensorflow
+
+    import_tensorflow()
     import tensorflow as tf
 
     precisions = ["float32", "mixed_bfloat16"] + (["mixed_float16"] if tf.config.list_physical_devices("GPU") else [])

@@ -126,7 +126,7 @@ class LocalExecutor:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, kill_workers=False)
+            self._pool.shutdown(wait=True, kill_workers=True)  # Ctrl-C: stop running trials too
             self._pool, self._task = None, None
 
 
