@@ -63,6 +63,7 @@ def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: P
     return value
 
 
+TrainResume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=TRAIN)]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Root of run directories.", rich_help_panel=OUT,
                                        callback=_creatable_runs_dir)]
 Name = Annotated[Optional[str], typer.Option("--name", help="Name part of the run directory.", rich_help_panel=OUT)]

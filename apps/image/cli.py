@@ -34,7 +34,7 @@ def train(
     flip: Flip = None, crop_padding: CropPadding = None, flip_average: FlipAverage = None,
     label_smoothing: LabelSmoothing = None,
     config: o.ConfigFile = None, set_: o.Sets = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=o.TRAIN)] = None,
+    resume: o.TrainResume = None,
     strategy: o.Strategy = None, precision: o.Precision = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,

@@ -14,7 +14,7 @@ from regapps.shared.metrics import multiclass_metrics
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
 from regapps.shared.runs import Run
-from regapps.shared.training import check_checkpoint
+from regapps.shared.resume import reopen_train_run
 
 from .config import ImageConfig
 from .data import ImageData, load_image_data, load_local, make_dataset, split_indices
@@ -40,20 +40,9 @@ def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | Non
 
 def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
     """Continue an interrupted or failed ``train`` run after its last finished epoch."""
-    run = Run.open(run_dir, app=APP, require=None)
-    status = run.status().get("status")
-    if run.command != "train":
-        raise RunDirError(f"{run_dir} is a {run.command} run; --resume continues train runs")
-    if status == "completed":
-        raise RunDirError(f"{run_dir} is already finished; nothing to resume")
-    saved = run.read_json("config.json")
-    config = ImageConfig.from_saved(saved)
-    distribute.check(config.training)
-    data = load_image_data(config.data.dataset, config.data.data_dir)
-    if data.checksum() != saved.get("meta", {}).get("data_sha256"):
-        raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
-    check_checkpoint(run.path)
-    run.set_status("running", resumed=True)
+    run, config, data = reopen_train_run(
+        run_dir, app=APP, config_cls=ImageConfig,
+        load_data=lambda c: load_image_data(c.data.dataset, c.data.data_dir))
     with run.guard():
         return _train_in(run, config, data, verbose=verbose, resume=True)
 

@@ -38,7 +38,7 @@ def train(
     epochs: o.Epochs = None, patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
+    config: o.ConfigFile = None, set_: o.Sets = None, resume: o.TrainResume = None,
     strategy: o.Strategy = None, precision: o.Precision = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
@@ -60,11 +60,15 @@ def train(
                   "model.max_tokens": max_tokens, "model.sequence_length": sequence_length,
                   "model.ngrams": ngrams, "model.embedding_dim": embedding_dim,
                   "model.pooling": pooling, "model.hidden_units": hidden_units})
+    if resume is not None:
+        o.refuse_with_resume(flags, config, set_)
     cfg = build_config(TextConfig, config_file=config, flags=flags, sets=set_ or [])
 
     def body() -> dict[str, Any]:
         from . import task
 
+        if resume is not None:
+            return task.resume(resume, verbose=o.keras_verbosity(json_))
         return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
 
     o.run_command(json_, verbose, body, o.train_human("text"), strategy=cfg.training.strategy,

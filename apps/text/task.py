@@ -13,6 +13,7 @@ from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
+from regapps.shared.resume import reopen_train_run
 from regapps.shared.runs import Run
 
 from .config import TextConfig
@@ -45,31 +46,47 @@ def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None
     data = data or load_config_data(config)
     for note in data.notes:
         log.warning(note)
-    t = config.training
-    x_tr, x_val, y_tr, y_val = split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
+    split = _split(config, data)  # too few texts: refused before a run directory exists
     run = Run.create(runs_dir, APP, "train", name or f"{config.model.pooling}-{_source_tag(config)}",
                      folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
-        result = fit_text_model(config, x_tr, y_tr, x_val, y_val, run_dir=run.path, verbose=verbose)
-        fit_result = result["fit"]
-        save_model(result["model"], run.file("model.keras"))
-        metrics: dict[str, Any] = {"validation": result["validation"], "test": None}
-        matrix, split = result["validation_matrix"], "validation"
-        if data.x_test is not None and data.y_test is not None:
-            metrics["test"], matrix = score_ids(result["classifier"],
-                                                vectorize(result["vectorizer"], data.x_test),
-                                                data.y_test)
-            split = "test"
-        plots.confusion_matrix(matrix, CLASS_NAMES, run.file("confusion_matrix.png"),
-                               f"{split} confusion matrix")
-        metrics["training"] = {**fit_result.summary(), "vocabulary_size": result["vocab_size"],
-                               "jit_compile": result["jit_compile"]}
-        run.write_json("metrics.json", metrics)
-        plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
-                              f"{config.model.pooling} model on {data.source}")
-        _train_report(config, data, metrics, split).write(run.path)
-        run.complete()
+        return _train_in(run, config, data, split, verbose=verbose, resume=False)
+
+
+def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
+    """Continue an interrupted or failed ``train`` run after its last finished epoch (the
+    vectorizer is adapted again on the same training part, which gives the same vocabulary)."""
+    run, config, data = reopen_train_run(run_dir, app=APP, config_cls=TextConfig, load_data=load_config_data)
+    with run.guard():
+        return _train_in(run, config, data, _split(config, data), verbose=verbose, resume=True)
+
+
+def _split(config: TextConfig, data: TextData) -> tuple[Any, Any, Any, Any]:
+    t = config.training
+    return split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
+
+
+def _train_in(run: Run, config: TextConfig, data: TextData, split_parts: tuple[Any, Any, Any, Any], *,
+              verbose: int, resume: bool) -> dict[str, Any]:
+    x_tr, x_val, y_tr, y_val = split_parts
+    result = fit_text_model(config, x_tr, y_tr, x_val, y_val, run_dir=run.path, verbose=verbose, resume=resume)
+    fit_result = result["fit"]
+    save_model(result["model"], run.file("model.keras"))
+    metrics: dict[str, Any] = {"validation": result["validation"], "test": None}
+    matrix, split = result["validation_matrix"], "validation"
+    if data.x_test is not None and data.y_test is not None:
+        metrics["test"], matrix = score_ids(result["classifier"], vectorize(result["vectorizer"], data.x_test),
+                                            data.y_test)
+        split = "test"
+    plots.confusion_matrix(matrix, CLASS_NAMES, run.file("confusion_matrix.png"), f"{split} confusion matrix")
+    metrics["training"] = {**fit_result.summary(), "vocabulary_size": result["vocab_size"],
+                           "jit_compile": result["jit_compile"]}
+    run.write_json("metrics.json", metrics)
+    plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
+                          f"{config.model.pooling} model on {data.source}")
+    _train_report(config, data, metrics, split).write(run.path)
+    run.complete()
     return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
@@ -78,7 +95,8 @@ class TextFit:
     it (and go on later), ``validate()`` to score it on the validation part as it stands."""
 
     def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
-                 y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0):
+                 y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0,
+                 resume: bool = False):
         import keras
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
@@ -103,7 +121,8 @@ class TextFit:
                                    steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
                                    metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
                                             keras.metrics.AUC(name="auc")],
-                                   run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose)
+                                   run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose,
+                                   resume=resume)
 
     def validate(self) -> dict[str, Any]:
         return score_ids(self.classifier, self.ids_val, self.y_val)[0]
@@ -111,13 +130,13 @@ class TextFit:
 
 def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
                    y_val: np.ndarray, *, run_dir: Path | None = None,
-                   verbose: int = 0) -> dict[str, Any]:
+                   verbose: int = 0, resume: bool = False) -> dict[str, Any]:
     """Adapt the vectorizer on ``x_tr`` only, fit the classifier, score it on the validation part.
 
     Returns the inference model (strings in) as ``model`` plus its parts."""
     from .model import build_inference_model
 
-    job = TextFit(config, x_tr, y_tr, x_val, y_val, run_dir=run_dir, verbose=verbose)
+    job = TextFit(config, x_tr, y_tr, x_val, y_val, run_dir=run_dir, verbose=verbose, resume=resume)
     job.trainer.train_until(config.training.epochs)
     fit_result = job.trainer.finish()
     validation, matrix = score_ids(job.classifier, job.ids_val, y_val)

@@ -1,0 +1,35 @@
+"""Reopening an interrupted ``train`` run for ``--resume``: every check happens before the run
+directory is touched (right app and command, not finished, same data, a readable checkpoint)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import distribute
+from .config import ExperimentConfig
+from .errors import DataError, RunDirError
+from .runs import Run
+from .training import check_checkpoint
+
+C = TypeVar("C", bound=ExperimentConfig)
+
+
+def reopen_train_run(run_dir: Path, *, app: str, config_cls: type[C],
+                     load_data: Callable[[C], Any]) -> tuple[Run, C, Any]:
+    """The run (marked running again), its saved configuration and its data, loaded again and
+    checked against the checksum recorded when the run started."""
+    run = Run.open(run_dir, app=app, require=None)
+    if run.command != "train":
+        raise RunDirError(f"{run_dir} is a {run.command} run; --resume continues train runs")
+    if run.status().get("status") == "completed":
+        raise RunDirError(f"{run_dir} is already finished; nothing to resume")
+    saved = run.read_json("config.json")
+    config = config_cls.from_saved(saved)
+    distribute.check(config.training)
+    data = load_data(config)
+    if data.checksum() != saved.get("meta", {}).get("data_sha256"):
+        raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
+    check_checkpoint(run.path)
+    run.set_status("running", resumed=True)
+    return run, config, data
