@@ -13,8 +13,8 @@ from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
-from regapps.shared.runs import Run
 from regapps.shared.resume import reopen_train_run
+from regapps.shared.runs import Run
 
 from .config import ImageConfig
 from .data import ImageData, load_image_data, load_local, make_dataset, split_indices
