@@ -75,7 +75,7 @@ def backtest(
     patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
@@ -115,7 +115,7 @@ def forecast(
     patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
     validation_split: o.ValidationSplit = None, seed: o.Seed = None,
     time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
-    config: o.ConfigFile = None, set_: o.Sets = None,
+    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
     runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:

@@ -91,7 +91,7 @@ class LstmForecaster:
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import fit, set_seed
 
-        cfg = self.config
+        cfg = _board_per_refit(self.config, prep, origin) if run_dir is None else self.config
         lookback, horizon = cfg.model.lookback, cfg.model.horizon
         train_ends, val_ends = split_ends(prep, origin, cfg)
         self.scaler = Scaler.fit(prep, origin)
@@ -146,3 +146,13 @@ def shrink_factor(pred: np.ndarray, actual: np.ndarray) -> float:
         return float(np.clip(slope, 0.0, 1.0)) if se <= 0 else 0.0
     gate = max(0.0, 1.0 - 4.0 / (slope / se) ** 2)
     return float(np.clip(slope * gate, 0.0, 1.0))
+
+
+def _board_per_refit(config: TsConfig, prep: Prepared, origin: int) -> TsConfig:
+    """With ``--tensorboard``, each walk-forward refit logs to its own ``refit-<origin date>``
+    folder under ``training.tensorboard_dir``."""
+    t = config.training
+    if not (t.tensorboard and t.tensorboard_dir):
+        return config
+    board = str(Path(t.tensorboard_dir) / f"refit-{prep.dates[origin].date()}")
+    return config.model_copy(update={"training": t.model_copy(update={"tensorboard_dir": board})})

@@ -51,6 +51,7 @@ def backtest(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
     under ``runs_dir/ts``, or under ``folder``, e.g. a cv run's final test)."""
     data, prep = prepared or load_prepared(config)
     run = Run.create(runs_dir, APP, "backtest", name or _run_name(config, data), folder=folder)
+    config = _with_board(config, run)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, prep, config)})
         bt = run_backtest(prep, config, lambda: LstmForecaster(config, verbose=verbose))
@@ -62,12 +63,21 @@ def backtest(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
     return {"run_dir": str(run.path), **result}
 
 
+def _with_board(config: TsConfig, run: Run) -> TsConfig:
+    """``--tensorboard`` logs under the run directory (one folder per refit) unless a folder is set."""
+    t = config.training
+    if not t.tensorboard or t.tensorboard_dir:
+        return config
+    return config.model_copy(update={"training": t.model_copy(update={"tensorboard_dir": str(run.file("tensorboard"))})})
+
+
 def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
              verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None) -> dict[str, Any]:
     """Backtest (for the model's real skill and its residuals), then fit on all data and
     forecast the next ``horizon`` steps with intervals from the walk-forward residuals."""
     data, prep = prepared or load_prepared(config)
     run = Run.create(runs_dir, APP, "forecast", name or _run_name(config, data))
+    config = _with_board(config, run)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, prep, config)})
         bt = run_backtest(prep, config, lambda: LstmForecaster(config, verbose=verbose))

@@ -98,10 +98,14 @@ def test_sample_backtest_end_to_end(cli: Any, tmp_path: Path) -> None:
 def test_csv_forecast_end_to_end(cli: Any, tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "ar1.csv", price_frame(ar1_returns(900, 0.6, seed=4), ohlcv=True))
     result = cli("ts", "forecast", "--csv", str(csv), "--horizon", "5", "--test-size", "120",
-                 "--refit-every", "120", *FAST, "--runs-dir", str(tmp_path), "--json")
+                 "--refit-every", "120", *FAST, "--runs-dir", str(tmp_path), "--tensorboard", "--json")
     assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
     _finite_metrics(out["backtest"])
+    board = Path(out["run_dir"]) / "tensorboard"  # the walk-forward refit and the final fit
+    refits = [p.name for p in board.iterdir() if p.name.startswith("refit-")]
+    assert len(refits) == 1 and any((board / refits[0] / "train").iterdir())
+    assert any((board / "train").iterdir())
     rows = out["forecast"]
     assert out["last_date"] == "2003-06-13"  # a Friday: the next 5 business days follow
     assert [r["date"] for r in rows] == ["2003-06-16", "2003-06-17", "2003-06-18", "2003-06-19", "2003-06-20"]
