@@ -17,13 +17,14 @@ import json
 import logging
 import math
 import time
-from importlib.util import find_spec
 from collections.abc import Iterator, Mapping
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from .errors import ConfigError
+from .report import flatten
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +38,6 @@ def require_mlflow() -> None:
     """Fail fast (without importing it) when MLflow is not installed."""
     if find_spec("mlflow") is None:
         raise ConfigError("--mlflow-uri needs MLflow: pip install 'regapps[mlflow]'")
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def numeric(flat: Mapping[str, Any]) -> dict[str, float]:

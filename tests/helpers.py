@@ -44,3 +44,17 @@ def modules_imported_by(argvs: list[list[str]], modules: tuple[str, ...] = ("ten
             f"print(json.dumps({{m: m in sys.modules for m in {list(modules)!r}}}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
+    """A gzipped tar archive holding ``members`` (name -> bytes), built in memory."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

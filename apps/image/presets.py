@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from regapps.shared.report import flatten
+
 from .config import PRESET_DEFAULTS
 from .model import PRESETS
 
@@ -31,15 +33,6 @@ RECORDED: dict[str, list[dict[str, str]]] = {
 
 def describe_presets() -> list[dict[str, Any]]:
     models = PRESETS.describe()
-    return [{"name": name, "model": models.get(name, ""), "settings": _flatten(PRESET_DEFAULTS.get(name, {})),
+    return [{"name": name, "model": models.get(name, ""), "settings": flatten(PRESET_DEFAULTS.get(name, {})),
              "recorded": RECORDED.get(name, [])} for name in PRESETS.names()]
 
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

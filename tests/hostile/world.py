@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -14,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..image.fixtures import cifar_files, write_archive, write_folder, write_image_tree
+from ..helpers import tar_gz_bytes
+from ..image.fixtures import cifar_files, write_folder, write_image_tree
 from ..text.corpora import make_corpus, write_acl, write_csv
 from ..ts.synth import ar1_returns, price_frame
 
@@ -135,14 +135,7 @@ def _write_runs(runs: Path) -> None:
 
 # --- hostile input files ------------------------------------------------------------------------
 
-def _tar_bytes(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+_tar_bytes = tar_gz_bytes
 
 
 class _Evil:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -14,15 +13,9 @@ from regapps.shared.errors import DataError, DataUnavailableError
 from regapps.shared.net import ensure_reachable
 from regapps.shared.pkgdata import PackagedFile, extract_member, fetch_packaged_file
 
+from ..helpers import tar_gz_bytes
 
-def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+_tar = tar_gz_bytes
 
 
 def _sha(data: bytes) -> str:
