@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +19,13 @@ def start(*args: str, cache: str | None = None) -> subprocess.Popen[str]:
     if cache:
         env["REGAPPS_DATA"] = cache
     return subprocess.Popen([sys.executable, "-m", "regapps.apps.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A shell running the suite in the background ignores SIGINT, and children inherit that;
+    give the child Python's default (KeyboardInterrupt), as a terminal would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(probe: Callable[[], T | None], proc: subprocess.Popen[str], timeout: float = 180.0,
