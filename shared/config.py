@@ -126,6 +126,10 @@ class ExperimentConfig(Section):
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def with_training(self: C, **changes: Any) -> C:
+        """A copy with ``training`` fields replaced (values the caller made, not user input)."""
+        return self.model_copy(update={"training": self.training.model_copy(update=changes)})
+
     @classmethod
     def from_saved(cls: type[C], tree: Mapping[str, Any]) -> C:
         """The config of a run's ``config.json`` (its ``meta`` record of versions and checksums

@@ -64,8 +64,9 @@ class Trainer:
     the best weights (with ``training.restore_best``) and returns the :class:`FitResult`.
 
     ``run_dir`` (if given) receives ``history.csv``, ``checkpoints/{best,last}.keras`` and,
-    with ``training.tensorboard``, ``tensorboard/`` (or ``training.tensorboard_dir``). With ``resume``, training continues after
-    the last finished epoch recorded in ``run_dir``, so no finished epoch is redone.
+    with ``training.tensorboard``, ``tensorboard/`` (or ``training.tensorboard_dir``). With
+    ``resume``, training continues after the last finished epoch recorded in ``run_dir``, so no
+    finished epoch is redone.
     """
 
     def __init__(self, model: Any, train_data: Any, validation_data: Any, *,

@@ -157,20 +157,19 @@ def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
 
 # --- evaluate / predict ------------------------------------------------------------------
 
-def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
-    """The run, its data facts (``meta``, with ``flip_average`` from its config) and its model."""
+def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig, Any]:
+    """The run, its data facts (``meta``), its configuration and its model."""
     run = Run.open(run_dir, app=APP)
     saved = run.read_json("config.json")
     meta = saved.get("meta", {})
     if "class_names" not in meta or "input_shape" not in meta:
         raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
-    meta = {**meta, "flip_average": ImageConfig.from_saved(saved).augment.flip_average}
-    return run, meta, load_model(run.file("model.keras"))
+    return run, meta, ImageConfig.from_saved(saved), load_model(run.file("model.keras"))
 
 
 def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
     """Score a trained model on its own test split, or on another labelled set (``data_dir``)."""
-    run, meta, model = open_trained(run_dir)
+    run, meta, config, model = open_trained(run_dir)
     names: list[str] = meta["class_names"]
     height, width, channels = meta["input_shape"]
     if data_dir:
@@ -180,14 +179,13 @@ def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
         x, y = split.x, _remap(split.y, local.class_names, names, data_dir)
         source = data_dir
     else:
-        config = ImageConfig.from_saved(run.read_json("config.json"))
         data = load_image_data(config.data.dataset, config.data.data_dir)
         if data.x_test is None or data.y_test is None:
             raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir")
         x, y, source = data.x_test, data.y_test, data.source
     if x.shape[1:] != tuple(meta["input_shape"]):
         raise DataError(f"images of shape {x.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}")
-    metrics, matrix = score(model, x, y, names, flip_average=meta["flip_average"])
+    metrics, matrix = score(model, x, y, names, flip_average=config.augment.flip_average)
     out = Run.create(run.path, APP, "evaluate", Path(source).name or "test",
                      folder=run.path / "evaluations")
     with out.guard():
@@ -211,7 +209,7 @@ def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any
     """Top-``top`` classes with probabilities for each image file."""
     if not images:
         raise DataError("give at least one image file")
-    _, meta, model = open_trained(run_dir)
+    _, meta, config, model = open_trained(run_dir)
     names: list[str] = meta["class_names"]
     height, width, channels = meta["input_shape"]
     batch = []
@@ -219,7 +217,7 @@ def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any
         if not path.is_file():
             raise DataError(f"image not found: {path}")
         batch.append(load_image(path, (width, height), channels))
-    probs = predict_probs(model, np.stack(batch), flip_average=meta["flip_average"])
+    probs = predict_probs(model, np.stack(batch), flip_average=config.augment.flip_average)
     k = min(top, len(names))
     out = []
     for path, p in zip(images, probs):

@@ -155,4 +155,4 @@ def _board_per_refit(config: TsConfig, prep: Prepared, origin: int) -> TsConfig:
     if not (t.tensorboard and t.tensorboard_dir):
         return config
     board = str(Path(t.tensorboard_dir) / f"refit-{prep.dates[origin].date()}")
-    return config.model_copy(update={"training": t.model_copy(update={"tensorboard_dir": board})})
+    return config.with_training(tensorboard_dir=board)

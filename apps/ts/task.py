@@ -68,7 +68,7 @@ def _with_board(config: TsConfig, run: Run) -> TsConfig:
     t = config.training
     if not t.tensorboard or t.tensorboard_dir:
         return config
-    return config.model_copy(update={"training": t.model_copy(update={"tensorboard_dir": str(run.file("tensorboard"))})})
+    return config.with_training(tensorboard_dir=str(run.file("tensorboard")))
 
 
 def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,

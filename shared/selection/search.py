@@ -98,9 +98,7 @@ class RefitTrial:
         self.fit_score, self.config, self.train_idx, self.val_idx = fit_score, config, train_idx, val_idx
 
     def advance(self, epochs: int) -> TrialResult:
-        training = self.config.training.model_copy(update={"epochs": epochs})
-        config = self.config.model_copy(update={"training": training})
-        return self.fit_score(config, self.train_idx, self.val_idx)
+        return self.fit_score(self.config.with_training(epochs=epochs), self.train_idx, self.val_idx)
 
 
 @dataclass
@@ -192,29 +190,24 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
 
     for rung, epochs in enumerate(epochs_per_rung):
         more = rung + 1 < len(sizes)
-
-        def budget(cand: int, seed: int) -> int:  # the rung's epochs, or the candidate's own
-            return epochs if epochs is not None else \
-                trial_config(cls, base, plan.candidates[cand], seed).training.epochs
-
         pending = [(cand, rung, fold, seed) for cand in alive for seed in plan.seeds
                    for fold in range(len(splits)) if store.key(cand, rung, fold, seed) not in done]
+        configs = {key: fresh_config(*key) for key in pending}
+        # the rung's epochs (halving), or the candidate's own (grid, random)
+        budgets = {key: epochs if epochs is not None else configs[key].training.epochs for key in pending}
         if executor is not None:
-            specs = [TrialSpec(key, fresh_config(*key), *splits[key[2]], budget(key[0], key[3]))
-                     for key in pending]
+            specs = [TrialSpec(key, configs[key], *splits[key[2]], budgets[key]) for key in pending]
             for item in executor.run(task, specs):
                 record(item.spec.key, item.spec.epochs, item.result, item.seconds)
         else:
             for key in pending:
                 cand, _, fold, seed = key
                 start = time.perf_counter()
-                trial = warm.pop((cand, fold, seed), None)
-                if trial is None:
-                    trial = task.start(fresh_config(*key), *splits[fold])
-                result = trial.advance(budget(cand, seed))
+                trial = warm.pop((cand, fold, seed), None) or task.start(configs[key], *splits[fold])
+                result = trial.advance(budgets[key])
                 if more:
                     warm[(cand, fold, seed)] = trial
-                record(key, budget(cand, seed), result, time.perf_counter() - start)
+                record(key, budgets[key], result, time.perf_counter() - start)
         if more:
             alive = _top(store, alive, rung, sizes[rung + 1], task.greater_is_better)
             warm = {key: trial for key, trial in warm.items() if key[0] in alive}
