@@ -41,7 +41,7 @@ TensorBoard = Annotated[Optional[bool], typer.Option("--tensorboard/--no-tensorb
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
 Strategy = Annotated[Optional[str], typer.Option("--strategy", help="tf.distribute strategy: default, mirrored (every local GPU; one CPU device without) or multiworker (the cluster in TF_CONFIG; run the same command on every worker).", rich_help_panel=SCALE)]
-Precision = Annotated[Optional[str], typer.Option("--precision", help="float32, mixed_float16 (GPUs only) or mixed_bfloat16 (GPUs; CPUs with AVX512-BF16 or AMX). Output layers stay float32.", rich_help_panel=SCALE)]
+Precision = Annotated[Optional[str], typer.Option("--precision", help="float32, mixed_float16 (GPUs only), mixed_bfloat16 (GPUs; CPUs with AVX512-BF16 or AMX) or auto (mixed_bfloat16 where native, else float32). Output layers stay float32.", rich_help_panel=SCALE)]
 MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="Also log the run to MLflow at this tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (needs regapps[mlflow]).", rich_help_panel="Output")]
 
 

@@ -11,6 +11,7 @@ minutes.
     REGAPPS_BENCH_DATA=../shared/data python bench/image_fast.py                 # article vs fast, 7.5 min
     REGAPPS_BENCH_DATA=../shared/data python bench/image_fast.py --runs fast --budget 15
     REGAPPS_BENCH_DATA=../shared/data python bench/image_fast.py --runs ablation
+    REGAPPS_BENCH_DATA=../shared/data python bench/image_fast.py --runs "fast,fast in float32"
 """
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ ABLATIONS: dict[str, dict[str, object]] = {
                                      "optimizer.weight_decay": 5e-2},
 }
 
+# fast with one setting changed that is not a component (precision only changes speed)
+ADDITIONS: dict[str, dict[str, object]] = {
+    "fast in float32": {"training.precision": "float32"},
+}
+
 
 def child(variant: str, budget: float) -> None:
     from regapps.apps.image import task
@@ -51,7 +57,7 @@ def child(variant: str, budget: float) -> None:
     flags: dict[str, object] = {"model.preset": preset, "training.time_budget_minutes": budget}
     if preset == "fast":
         flags["training.epochs"] = 1000  # the budget decides, as `--time-budget` without --epochs
-    flags.update(ABLATIONS.get(variant, {}))
+    flags.update(ABLATIONS.get(variant, ADDITIONS.get(variant, {})))
     config = build_config(ImageConfig, flags=flags)
     with tempfile.TemporaryDirectory() as runs:
         result = task.train(config, runs_dir=Path(runs), verbose=0, data=data)
@@ -59,7 +65,7 @@ def child(variant: str, budget: float) -> None:
         plain = task.score(model, data.x_test, data.y_test, data.class_names)[0]["accuracy"]
     training = result["metrics"]["training"]
     print(json.dumps({"variant": variant, "budget_min": budget, "epochs": training["epochs_run"],
-                      "train_s": training["train_seconds"],
+                      "train_s": training["train_seconds"], "precision": training.get("precision"),
                       "held_out_acc": result["metrics"]["test"]["accuracy"],
                       "no_flip_avg_acc": plain, "peak_mib": round(peak_rss_mib())}))
 
@@ -68,7 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "BUDGET"))
     parser.add_argument("--runs", default="article,fast",
-                        help="comma list of article, fast, ablation (every fast-minus-one variant)")
+                        help="comma list of article, fast, ablation (every fast-minus-one variant), or a variant name")
     parser.add_argument("--budget", type=float, default=7.5, help="training minutes per run")
     args = parser.parse_args()
     if args.child:
@@ -82,7 +88,7 @@ def main() -> None:
         rows.append(run_child(__file__, variant, str(args.budget), timeout=args.budget * 60 * 3 + 600))
         print(json.dumps(rows[-1]), flush=True)
     print(f"\nCIFAR-10: 45,000 training images, 5,000 held out; {args.budget:g} min of training per run\n")
-    print_table(rows, ["variant", "epochs", "train_s", "held_out_acc", "no_flip_avg_acc", "peak_mib"])
+    print_table(rows, ["variant", "precision", "epochs", "train_s", "held_out_acc", "no_flip_avg_acc", "peak_mib"])
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ BN_MOMENTUM = 0.9
 def _finish(x: Any, reg: Any, activation: str, name: str, dropout: float | None) -> Any:
     import keras
 
+    from .layers import FusedBatchNormalization
+
     if reg.batchnorm:
         # momentum 0.9 (PyTorch's 0.1): moving statistics settle within a few hundred steps,
         # which short runs and small datasets need; Keras' 0.99 lags far behind there
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+        x = FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if activation:
         x = keras.layers.Activation(activation, name=f"{name}_act")(x)
     rate = reg.dropout if dropout is None else dropout

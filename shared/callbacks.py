@@ -131,8 +131,9 @@ class BestKeeper(keras.callbacks.Callback):
 class TimeBudget(keras.callbacks.Callback):
     """Stops training before an epoch that would end past ``seconds`` of training time. With a
     ``schedule`` that can be laid out again (``relayout(total_steps)``), it also ends the decay
-    on the last epoch that fits: after each epoch the epochs left are estimated from the recent
-    epochs (the first, which includes compiling, counts only until there is another)."""
+    on the last epoch that fits: after each epoch the epochs left are estimated from the slowest
+    of the last three epochs (the first, which includes compiling, counts only until there is
+    another)."""
 
     def __init__(self, seconds: float, *, schedule: Any = None, steps_per_epoch: int = 1,
                  max_epochs: int | None = None):
@@ -156,8 +157,9 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         now = time.perf_counter()
         self._epoch_times.append(now - self._epoch_start)
+        # the slowest recent epoch, not the mean: an epoch slower than average must still fit
         recent = (self._epoch_times[1:] or self._epoch_times)[-3:]
-        more = max(0, math.floor((self.seconds - (now - self._start)) / (sum(recent) / len(recent))))
+        more = max(0, math.floor((self.seconds - (now - self._start)) / max(recent)))
         planned = epoch + 1 + more
         if self.max_epochs is not None:
             planned = min(planned, self.max_epochs)

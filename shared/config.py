@@ -96,8 +96,9 @@ class TrainingConfig(Section):
     strategy: Literal["default", "mirrored", "multiworker"] = Field(
         "default", description="tf.distribute: mirrored = all local GPUs (one CPU device without "
         "them), multiworker = the cluster in TF_CONFIG")
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
-        "float32", description="Keras dtype policy while the model is built; outputs stay float32")
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "float32", description="Keras dtype policy while the model is built; outputs stay float32. "
+        "auto = mixed_bfloat16 where the hardware runs bfloat16 natively, else float32")
     time_budget_minutes: float | None = Field(None, gt=0, description="stop training after this")
 
 

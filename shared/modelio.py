@@ -19,6 +19,8 @@ def load_model(path: Path, custom_objects: dict[str, Any] | None = None) -> Any:
     (a Lambda layer holding Python bytecode) is refused, not executed."""
     import keras
 
+    from . import layers, lr_schedules  # noqa: F401  (registers the custom objects saved models name)
+
     if not Path(path).is_file():
         raise ModelLoadError(f"no saved model at {path}")
     try:

@@ -29,13 +29,14 @@ class FitResult:
     stopped_early: bool
     time_budget_hit: bool
     seconds: float
+    precision: str = "float32"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
                 "monitor": self.monitor, "best_value": self.best_value,
                 "stopped_early": self.stopped_early, "time_budget_hit": self.time_budget_hit,
-                "train_seconds": round(self.seconds, 2)}
+                "train_seconds": round(self.seconds, 2), "precision": self.precision}
 
 
 def set_seed(seed: int) -> None:
@@ -156,7 +157,8 @@ class Trainer:
             best_epoch=keeper.best_epoch or epochs_run,
             best_value=keeper.best if keeper.best_epoch else None, monitor=self.monitor,
             stopped_early=keeper.stopped_early or keeper.exhausted(),
-            time_budget_hit=bool(self.budget is not None and self.budget.exhausted), seconds=self.seconds)
+            time_budget_hit=bool(self.budget is not None and self.budget.exhausted), seconds=self.seconds,
+            precision=str(getattr(getattr(self.model, "dtype_policy", None), "name", "float32")))
 
 
 def fit(model: Any, train_data: Any, validation_data: Any, **kwargs: Any) -> FitResult:

@@ -49,7 +49,7 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
         "optimizer": {"name": "nesterov", "learning_rate": 0.2, "momentum": 0.9, "weight_decay": 5e-3},
         "schedule": {"name": "onecycle", "warmup_epochs": 3},
         "training": {"epochs": 12, "batch_size": 256, "label_smoothing": 0.1, "early_stopping": False,
-                     "monitor": "val_accuracy", "validation_split": 0.04},
+                     "monitor": "val_accuracy", "validation_split": 0.04, "precision": "auto"},
         "augment": {"flip": True, "crop_padding": 4, "flip_average": True},
     },
 }

@@ -125,3 +125,28 @@ def test_two_workers_train_one_model(tmp_path: Path) -> None:
     assert results[1]["metrics"]["test"]["accuracy"] == worker
     assert worker > 0.7 and single > 0.7
     assert abs(worker - single) < 0.1  # the same global batch and data order as one process
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from regapps.shared import distribute
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni\n")
+    assert distribute.cpu_flags(str(cpuinfo)) >= {"avx512_bf16", "avx512f"}
+    assert distribute.cpu_flags(str(tmp_path / "missing")) == set()
+    for native, expected in [(True, "mixed_bfloat16"), (False, "float32")]:
+        monkeypatch.setattr(distribute, "native_bfloat16", lambda native=native: native)
+        assert distribute.resolve_precision("auto") == expected
+        assert distribute.resolve_precision("float32") == "float32"
+        assert distribute.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+
+
+def test_auto_precision_is_recorded_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from regapps.shared import distribute
+
+    monkeypatch.setattr(distribute, "native_bfloat16", lambda: True)
+    result = main_json("image", "train", "--dataset", "digits", "--epochs", "2", "--precision", "auto",
+                       "--runs-dir", str(tmp_path), "--json")
+    assert result["metrics"]["training"]["precision"] == "mixed_bfloat16"
+    config = json.loads((Path(result["run_dir"]) / "config.json").read_text())
+    assert config["training"]["precision"] == "auto"

@@ -69,6 +69,14 @@ def test_budget_lays_the_schedule_out_for_the_epochs_that_fit(monkeypatch: pytes
     assert cb.planned_epochs == 9
 
 
+def test_budget_plans_with_the_slowest_recent_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # epochs alternate 8 s and 12 s: planning with their mean (10 s) would start a 12 s epoch
+    # at 30 s of a 41 s budget and end at 42 s
+    times = [10, 8, 12, 12, 8, 12, 8]
+    cb, _, epochs = _simulate(monkeypatch, 41, times, max_epochs=1000)
+    assert cb.exhausted and epochs == 3 and sum(times[:epochs]) <= 41
+
+
 def test_budget_respects_the_epoch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     cb, schedule, epochs = _simulate(monkeypatch, 1000, [10] * 6, max_epochs=6)
     assert schedule.totals == [60] and cb.planned_epochs == 6 and not cb.exhausted
