@@ -129,14 +129,19 @@ class BestKeeper(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops training before an epoch that would end past ``seconds`` of training time. With a
-    ``schedule`` that can be laid out again (``relayout(total_steps)``), it also ends the decay
-    on the last epoch that fits: after each epoch the epochs left are estimated from the slowest
-    of the last three epochs (the first, which includes compiling, counts only until there is
-    another)."""
+    """Keeps training inside ``seconds`` of training time, counted over every ``fit`` call of
+    the run (``spent`` is what earlier processes used, for a resumed run).
+
+    After each epoch the epochs left are estimated from the slowest of the last three epochs
+    (the first, which includes compiling, counts only until there is another); training stops
+    before an epoch that would end past the budget, and a ``schedule`` that can be laid out
+    again (``relayout(total_steps)``) ends its decay on the last epoch that fits. If an epoch
+    runs slower than planned (this VM's CPU speed drifts), training stops mid-epoch before the
+    call of the compiled step that would end past the budget: the budget is a limit, not an
+    estimate (the epoch's validation pass still runs after the cut)."""
 
     def __init__(self, seconds: float, *, schedule: Any = None, steps_per_epoch: int = 1,
-                 max_epochs: int | None = None):
+                 max_epochs: int | None = None, spent: float = 0.0):
         super().__init__()
         self.seconds = seconds
         self.schedule = schedule if hasattr(schedule, "relayout") else None
@@ -144,22 +149,42 @@ class TimeBudget(keras.callbacks.Callback):
         self.max_epochs = max_epochs
         self.planned_epochs: int | None = None
         self.exhausted = False
+        self.cut_mid_epoch = False
+        self._spent = spent  # training seconds of earlier fit calls
         self._start = 0.0
         self._epoch_times: list[float] = []
-        self._epoch_start = 0.0
+        self._epoch_start = self._call_end = 0.0
+
+    def elapsed(self) -> float:
+        return self._spent + time.perf_counter() - self._start
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._start = time.perf_counter()
 
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._spent = self.elapsed()
+        self._start = time.perf_counter()
+
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._epoch_start = time.perf_counter()
+        self._epoch_start = self._call_end = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # one call of the compiled step (steps_per_execution batches) at a time: stop before
+        # a call that, as long as the last one, would end past the budget
+        now = time.perf_counter()
+        call, self._call_end = now - self._call_end, now
+        if not self.exhausted and self.elapsed() + call > self.seconds:
+            self.exhausted = self.cut_mid_epoch = True
+            self.model.stop_training = True
+            log.info("time budget of %.0f s reached inside an epoch: training stops after batch %d",
+                     self.seconds, batch + 1)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        now = time.perf_counter()
-        self._epoch_times.append(now - self._epoch_start)
-        # the slowest recent epoch, not the mean: an epoch slower than average must still fit
+        if self.cut_mid_epoch:
+            return
+        self._epoch_times.append(time.perf_counter() - self._epoch_start)
         recent = (self._epoch_times[1:] or self._epoch_times)[-3:]
-        more = max(0, math.floor((self.seconds - (now - self._start)) / max(recent)))
+        more = max(0, math.floor((self.seconds - self.elapsed()) / max(recent)))
         planned = epoch + 1 + more
         if self.max_epochs is not None:
             planned = min(planned, self.max_epochs)

@@ -102,17 +102,18 @@ class Trainer:
         if state:
             self.keeper.best_weights = state.pop("best_weights", None)
         self.callbacks: list[Any] = [self.history, self.keeper, *schedule.callbacks]
+        self.epoch = int(state.get("epoch", 0))
+        self.seconds = float(state.get("seconds", 0.0))
         self.budget = None
-        if train_cfg.time_budget_minutes:
+        if train_cfg.time_budget_minutes:  # a resumed run has only what its earlier epochs left
             self.budget = TimeBudget(train_cfg.time_budget_minutes * 60, schedule=schedule.learning_rate,
-                                     steps_per_epoch=steps_per_epoch, max_epochs=train_cfg.epochs)
+                                     steps_per_epoch=steps_per_epoch, max_epochs=train_cfg.epochs,
+                                     spent=self.seconds)
             self.callbacks.append(self.budget)
         board = train_cfg.tensorboard_dir or (run_dir / "tensorboard" if run_dir is not None else None)
         if train_cfg.tensorboard and board is not None:
             self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(board)))
         self.callbacks.extend(extra_callbacks or [])
-        self.epoch = int(state.get("epoch", 0))
-        self.seconds = float(state.get("seconds", 0.0))
 
     @property
     def stopped(self) -> bool:

@@ -77,6 +77,50 @@ def test_budget_plans_with_the_slowest_recent_epoch(monkeypatch: pytest.MonkeyPa
     assert cb.exhausted and epochs == 3 and sum(times[:epochs]) <= 41
 
 
+def test_an_epoch_slower_than_planned_is_cut_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regapps.shared import callbacks
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
+    cb = callbacks.TimeBudget(35, steps_per_epoch=4)
+    cb.set_model(FakeModel())  # type: ignore[arg-type]
+    cb.on_train_begin()
+    for epoch in range(2):  # 10 s epochs: after two, one more fits (20 + 10 <= 35)
+        cb.on_epoch_begin(epoch)
+        for batch in range(4):
+            clock[0] += 2.5
+            cb.on_train_batch_end(batch)
+        cb.on_epoch_end(epoch)
+    assert cb.planned_epochs == 3 and not cb.model.stop_training
+    cb.on_epoch_begin(2)
+    batches = 0
+    while not cb.model.stop_training:  # the machine slows down: 4 s a batch
+        clock[0] += 4
+        cb.on_train_batch_end(batches)
+        batches += 1
+    # after 3 batches (32 s) a 4th would end at 36 s: it is not started
+    assert batches == 3 and clock[0] == 32 and cb.exhausted and cb.cut_mid_epoch
+    cb.on_epoch_end(2)  # Keras still ends the epoch; nothing is re-planned
+    assert cb.planned_epochs == 3
+
+
+def test_budget_counts_every_leg_and_earlier_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regapps.shared import callbacks
+
+    clock = [100.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
+    cb = callbacks.TimeBudget(60, steps_per_epoch=1, spent=20)  # a resumed run: 20 s already used
+    cb.set_model(FakeModel())  # type: ignore[arg-type]
+    for leg in range(2):
+        cb.on_train_begin()
+        cb.on_epoch_begin(leg)
+        clock[0] += 10
+        cb.on_epoch_end(leg)
+        cb.on_train_end()
+        clock[0] += 50  # scoring between legs is not training time
+    assert cb.planned_epochs == 4  # 20 s spent + 2 x 10 s: (60 - 40) // 10 = 2 more epochs
+
+
 def test_budget_respects_the_epoch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     cb, schedule, epochs = _simulate(monkeypatch, 1000, [10] * 6, max_epochs=6)
     assert schedule.totals == [60] and cb.planned_epochs == 6 and not cb.exhausted
