@@ -63,9 +63,13 @@ def test_pipeline_keeps_uint8_and_normalizes_batches() -> None:
 def test_fast_preset_learns_digits(cli: object, tmp_path: object) -> None:
     import json
 
+    # float32 whatever this CPU offers (the preset's precision is auto), and a validation part of
+    # 288 images: the preset's 4% (57 digits) reaches 100% within 3 epochs, and restoring that first
+    # perfect epoch made the test accuracy hinge on float rounding (0.88 to 0.98 across seeds)
     result = cli("image", "train", "--dataset", "digits", "--preset", "fast", "--epochs", "8",  # type: ignore[operator]
                  "--batch-size", "64", "--learning-rate", "0.05", "--set", "augment.flip=false",
-                 "--set", "augment.crop_padding=0", "--runs-dir", str(tmp_path), "--json")
+                 "--set", "augment.crop_padding=0", "--precision", "float32", "--validation-split", "0.2",
+                 "--runs-dir", str(tmp_path), "--json")
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["metrics"]["test"]["accuracy"] >= 0.95
 
