@@ -31,7 +31,6 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("default", "mirrored", "multiworker")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def parse_tf_config(raw: str | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     """BatchNormalization that runs TensorFlow's fused kernel on 4-D channels-last feature maps.
 
     Keras 3 computes batch normalization from separate moment, subtract, scale and add ops; on
-    this CPU that is about 30% of a residual CNN's training step (bench/image_fast.py notes).
+    this CPU that is about 30% of a residual CNN's training step (bench/step_time.py).
     TensorFlow's ``FusedBatchNormV3`` (oneDNN on x86) does the same in one pass, forward and
     backward. Same weights, same moving-statistics update, same saved format as the Keras layer;
     anything the fused kernel does not cover (other ranks or axes, masks, renorm, another

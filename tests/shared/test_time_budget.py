@@ -39,15 +39,22 @@ class FakeModel:
     stop_training = False
 
 
-def _simulate(monkeypatch: pytest.MonkeyPatch, budget: float, epoch_times: list[float],
-              max_epochs: int) -> tuple[Any, FakeSchedule, int]:
+def _budget(monkeypatch: pytest.MonkeyPatch, seconds: float, clock: list[float],
+            **kwargs: Any) -> Any:
+    """A TimeBudget on a fake model whose clock is ``clock[0]``."""
     from regapps.shared import callbacks
 
-    clock = [0.0]
     monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
-    schedule = FakeSchedule()
-    cb = callbacks.TimeBudget(budget, schedule=schedule, steps_per_epoch=10, max_epochs=max_epochs)
+    cb = callbacks.TimeBudget(seconds, **kwargs)
     cb.set_model(FakeModel())  # type: ignore[arg-type]
+    return cb
+
+
+def _simulate(monkeypatch: pytest.MonkeyPatch, budget: float, epoch_times: list[float],
+              max_epochs: int) -> tuple[Any, FakeSchedule, int]:
+    clock = [0.0]
+    schedule = FakeSchedule()
+    cb = _budget(monkeypatch, budget, clock, schedule=schedule, steps_per_epoch=10, max_epochs=max_epochs)
     cb.on_train_begin()
     epochs = 0
     for epoch, seconds in enumerate(epoch_times):
@@ -78,12 +85,8 @@ def test_budget_plans_with_the_slowest_recent_epoch(monkeypatch: pytest.MonkeyPa
 
 
 def test_an_epoch_slower_than_planned_is_cut_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    from regapps.shared import callbacks
-
     clock = [0.0]
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
-    cb = callbacks.TimeBudget(35, steps_per_epoch=4)
-    cb.set_model(FakeModel())  # type: ignore[arg-type]
+    cb = _budget(monkeypatch, 35, clock, steps_per_epoch=4)
     cb.on_train_begin()
     for epoch in range(2):  # 10 s epochs: after two, one more fits (20 + 10 <= 35)
         cb.on_epoch_begin(epoch)
@@ -105,12 +108,8 @@ def test_an_epoch_slower_than_planned_is_cut_at_the_budget(monkeypatch: pytest.M
 
 
 def test_budget_counts_every_leg_and_earlier_processes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from regapps.shared import callbacks
-
     clock = [100.0]
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: clock[0])
-    cb = callbacks.TimeBudget(60, steps_per_epoch=1, spent=20)  # a resumed run: 20 s already used
-    cb.set_model(FakeModel())  # type: ignore[arg-type]
+    cb = _budget(monkeypatch, 60, clock, steps_per_epoch=1, spent=20)  # a resumed run: 20 s already used
     for leg in range(2):
         cb.on_train_begin()
         cb.on_epoch_begin(leg)
