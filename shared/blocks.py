@@ -1,9 +1,15 @@
 """Layer blocks that apply a config's regularization the same way in every app.
 
 A block is ``layer(no bias when batch-normalized) > BatchNormalization? > activation > Dropout?``.
+
+Wrapped in :class:`Tunable`, a regularization section builds its penalties and its dropout
+rate as variables instead of constants, dropout and penalty included at zero, so that every
+candidate of a search that differs only in them has the same model structure and the same
+compiled train step (cross-validation's model pool, ``model_pool.py``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .regularizers import kernel_regularizer
@@ -11,7 +17,36 @@ from .regularizers import kernel_regularizer
 BN_MOMENTUM = 0.9
 
 
-def _finish(x: Any, reg: Any, activation: str, name: str, dropout: float | None) -> Any:
+@dataclass(frozen=True)
+class Tunable:
+    """A regularization section whose ``l1``, ``l2`` and ``dropout`` the model holds in variables."""
+
+    section: Any
+    tunable = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.section, name)
+
+
+def penalty(reg: Any) -> Any:
+    """The kernel penalty ``reg`` asks for (None for none, unless tunable)."""
+    return kernel_regularizer(reg.l1, reg.l2, tunable=getattr(reg, "tunable", False))
+
+
+def dropout(x: Any, reg: Any, *, name: str, rate: float | None = None) -> Any:
+    """Dropout at ``reg``'s rate (``rate`` None: tunable with a :class:`Tunable` section) or at
+    a fixed ``rate``; nothing at a fixed rate of 0."""
+    import keras
+
+    if rate is None and getattr(reg, "tunable", False):
+        from .layers import TunableDropout
+
+        return TunableDropout(reg.dropout, name=name)(x)
+    rate = reg.dropout if rate is None else rate
+    return keras.layers.Dropout(rate, name=name)(x) if rate > 0 else x
+
+
+def _finish(x: Any, reg: Any, activation: str, name: str, rate: float | None) -> Any:
     import keras
 
     from .layers import FusedBatchNormalization
@@ -22,10 +57,7 @@ def _finish(x: Any, reg: Any, activation: str, name: str, dropout: float | None)
         x = FusedBatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if activation:
         x = keras.layers.Activation(activation, name=f"{name}_act")(x)
-    rate = reg.dropout if dropout is None else dropout
-    if rate > 0:
-        x = keras.layers.Dropout(rate, name=f"{name}_dropout")(x)
-    return x
+    return dropout(x, reg, name=f"{name}_dropout", rate=rate)
 
 
 def dense_block(x: Any, units: int, reg: Any, *, name: str, activation: str = "relu",
@@ -34,7 +66,7 @@ def dense_block(x: Any, units: int, reg: Any, *, name: str, activation: str = "r
     import keras
 
     x = keras.layers.Dense(units, use_bias=not reg.batchnorm, name=name,
-                           kernel_regularizer=kernel_regularizer(reg.l1, reg.l2))(x)
+                           kernel_regularizer=penalty(reg))(x)
     return _finish(x, reg, activation, name, dropout)
 
 
@@ -46,7 +78,7 @@ def conv_block(x: Any, filters: int, reg: Any, *, name: str, kernel_size: int = 
 
     layer_cls = getattr(keras.layers, conv)
     x = layer_cls(filters, kernel_size, padding=padding, use_bias=not reg.batchnorm, name=name,
-                  kernel_regularizer=kernel_regularizer(reg.l1, reg.l2))(x)
+                  kernel_regularizer=penalty(reg))(x)
     return _finish(x, reg, activation, name, dropout)
 
 
@@ -55,4 +87,4 @@ def output_layer(x: Any, units: int, reg: Any, *, activation: str, name: str = "
     import keras
 
     return keras.layers.Dense(units, activation=activation, name=name, dtype="float32",
-                              kernel_regularizer=kernel_regularizer(reg.l1, reg.l2))(x)
+                              kernel_regularizer=penalty(reg))(x)

@@ -44,3 +44,53 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                 variance=tf.cast(self.moving_variance, tf.float32), epsilon=self.epsilon,
                 data_format="NHWC", is_training=False)
         return tf.cast(y, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="regapps")
+class TunableDropout(keras.layers.Layer):
+    """Dropout whose rate lives in a (non-trainable) variable, so one compiled model can train at
+    any rate: cross-validation reuses its compiled models across candidates (model_pool.py).
+    Rate 0 passes its input through unchanged, values and gradients."""
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.initial_rate = float(rate)
+        self.rate = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.initial_rate),
+                                    trainable=False, name="rate")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        if not training:
+            return inputs
+        from keras import ops
+
+        rate = ops.convert_to_tensor(self.rate)
+        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= rate
+        return ops.where(keep, inputs / ops.cast(1.0 - rate, inputs.dtype), ops.zeros_like(inputs))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": float(keras.ops.convert_to_numpy(self.rate))}
+
+
+@keras.saving.register_keras_serializable(package="regapps")
+class TunablePenalty(keras.regularizers.Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w^2)`` with both strengths in variables that the compiled train
+    step reads, so one compiled model can train at any strength (see :class:`TunableDropout`).
+    With both at 0 it adds exactly 0 to the loss and its gradients."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1 = keras.Variable(float(l1), dtype="float32", trainable=False, name="penalty_l1")
+        self.l2 = keras.Variable(float(l2), dtype="float32", trainable=False, name="penalty_l2")
+
+    def __call__(self, x: Any) -> Any:
+        from keras import ops
+
+        x = ops.cast(x, "float32")
+        return self.l1 * ops.sum(ops.abs(x)) + self.l2 * ops.sum(ops.square(x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}

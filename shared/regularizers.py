@@ -37,8 +37,14 @@ def _l1l2(l1: float = 0.01, l2: float = 0.01, **_: Any) -> "keras.regularizers.R
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 
-def kernel_regularizer(l1: float, l2: float) -> "keras.regularizers.Regularizer | None":
-    """The penalty for the given amounts: none, l1, l2 or l1l2."""
+def kernel_regularizer(l1: float, l2: float, *, tunable: bool = False) -> "keras.regularizers.Regularizer | None":
+    """The penalty for the given amounts: none, l1, l2 or l1l2; with ``tunable``, always a
+    penalty whose amounts are variables (zero included), so that one compiled model serves
+    every amount (``layers.TunablePenalty``)."""
+    if tunable:
+        from .layers import TunablePenalty
+
+        return TunablePenalty(l1, l2)
     if l1 and l2:
         return REGULARIZERS.get({"name": "l1l2", "l1": l1, "l2": l2})
     if l1:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ExperimentConfig
+from .model_pool import ModelPool, assign, pool_key, tunable_variables, values
 from .optimizers import build_optimizer
 from .schedules import build_schedule
 
@@ -73,13 +74,14 @@ class Trainer:
     def __init__(self, model: Any, train_data: Any, validation_data: Any, *,
                  config: ExperimentConfig, steps_per_epoch: int, loss: Any, metrics: list[Any],
                  run_dir: Path | None = None, extra_callbacks: list[Any] | None = None,
-                 jit_compile: bool = False, verbose: int = 1, resume: bool = False):
+                 jit_compile: bool = False, verbose: int = 1, resume: bool = False,
+                 pool: ModelPool | None = None):
         import keras
 
         from .callbacks import BestKeeper, HistoryRecorder, TimeBudget
         from .distribute import is_multi_worker
 
-        self.model, self.train_data, self.validation_data = model, train_data, validation_data
+        self.train_data, self.validation_data = train_data, validation_data
         self.verbose = verbose
         train_cfg = self.train_cfg = config.training
         self.monitor = (train_cfg.monitor if validation_data is not None
@@ -87,10 +89,27 @@ class Trainer:
         schedule = build_schedule(config.schedule, config.optimizer.learning_rate,
                                   steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
                                   monitor=self.monitor)
-        optimizer = build_optimizer(config.optimizer, schedule.learning_rate)
         steps_per_execution = 1 if is_multi_worker(model) else min(train_cfg.steps_per_execution, steps_per_epoch)
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
-                      steps_per_execution=max(1, steps_per_execution))
+
+        def compile_model(m: Any) -> None:
+            m.compile(optimizer=build_optimizer(config.optimizer, schedule.learning_rate), loss=loss,
+                      metrics=metrics, jit_compile=jit_compile, steps_per_execution=max(1, steps_per_execution))
+
+        self._compile, self._pool, self._parked = compile_model, pool, None
+        self._key = (pool_key(config, model, steps_per_epoch=steps_per_epoch, jit_compile=jit_compile)
+                     if pool is not None and run_dir is None else None)
+        pooled = pool.take(self._key, compile_model) if pool is not None and self._key else None
+        if pooled is None:
+            compile_model(model)
+            if pool is not None and self._key:
+                pool.add(self._key, model)
+        else:  # this trial's initial state (weights, seeds, penalties, rates) on the compiled model
+            assign(tunable_variables(pooled), values(tunable_variables(model)))
+            if isinstance(schedule.learning_rate, (int, float)):
+                pooled.optimizer.learning_rate = schedule.learning_rate
+            model = pooled
+        self.model: Any = model
+        self.precision = str(getattr(getattr(model, "dtype_policy", None), "name", "float32"))
 
         checkpoints = run_dir / "checkpoints" if run_dir else None
         state, previous = (_resume_state(model, checkpoints, run_dir) if resume and run_dir and checkpoints
@@ -120,7 +139,23 @@ class Trainer:
         """Early stopping or the time budget ended training: later legs train nothing."""
         return self.keeper.exhausted() or bool(self.budget is not None and self.budget.exhausted)
 
+    def park(self) -> None:
+        """With a pool: hand the model back to it, keeping this run's state in memory until the
+        next leg (``train_until``, ``best_weights`` and ``finish`` take a model again). Without
+        one, nothing changes."""
+        if self._pool is not None and self._key and self._parked is None:
+            self._parked = self._pool.park(self._key, self.model)
+            self.model = None
+
+    def _in_hand(self) -> None:
+        if self._parked is not None:
+            assert self._pool is not None and self._key
+            self.model = self._pool.unpark(self._key, self._parked, self._compile)
+            self._parked = None
+            self.keeper.set_model(self.model)
+
     def train_until(self, epochs: int) -> None:
+        self._in_hand()
         target = min(epochs, self.train_cfg.epochs)
         if self.epoch >= target or self.stopped:
             return
@@ -135,6 +170,7 @@ class Trainer:
     def best_weights(self) -> Iterator[None]:
         """The model holds its best weights inside the block (with ``restore_best``) and its
         current ones again after it, so a leg can be scored and training go on."""
+        self._in_hand()
         best = self.keeper.best_weights if self.train_cfg.restore_best else None
         if best is None:
             yield
@@ -147,6 +183,7 @@ class Trainer:
             self.model.set_weights(current)
 
     def finish(self) -> FitResult:
+        self._in_hand()
         if self.train_cfg.restore_best:
             self.keeper.restore_best()
         return self.result()
@@ -159,7 +196,7 @@ class Trainer:
             best_value=keeper.best if keeper.best_epoch else None, monitor=self.monitor,
             stopped_early=keeper.stopped_early or keeper.exhausted(),
             time_budget_hit=bool(self.budget is not None and self.budget.exhausted), seconds=self.seconds,
-            precision=str(getattr(getattr(self.model, "dtype_policy", None), "name", "float32")))
+            precision=self.precision)
 
 
 def fit(model: Any, train_data: Any, validation_data: Any, **kwargs: Any) -> FitResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from regapps.shared.blocks import conv_block, dense_block, output_layer
+from regapps.shared.blocks import conv_block, dense_block, dropout, output_layer
 from regapps.shared.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,8 +30,7 @@ def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any, *
             x = keras.layers.MaxPooling2D(name=f"pool{i + 1}")(x)
             size //= 2
     x = keras.layers.Flatten(name="flatten")(x)
-    if reg.dropout > 0:
-        x = keras.layers.Dropout(reg.dropout, name="dropout")(x)
+    x = dropout(x, reg, name="dropout")
     x = dense_block(x, 64, reg, name="dense", dropout=0.0)
     outputs = output_layer(x, num_classes, reg, activation="softmax")
     return keras.Model(inputs, outputs, name="article_cnn")
@@ -61,8 +60,7 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, w
     x = pool(conv(x, 4 * width, "layer2"), "pool2")
     x = residual(pool(conv(x, 8 * width, "layer3"), "pool3"), 8 * width, "res3")
     x = keras.layers.GlobalMaxPooling2D(name="global_pool")(x)
-    if reg.dropout > 0:
-        x = keras.layers.Dropout(reg.dropout, name="dropout")(x)
+    x = dropout(x, reg, name="dropout")
     outputs = output_layer(x, num_classes, reg, activation="softmax")
     return keras.Model(inputs, outputs, name="fast_resnet")
 

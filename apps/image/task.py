@@ -11,6 +11,7 @@ from regapps.shared import distribute, plots
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
+from regapps.shared.model_pool import ModelPool
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
 from regapps.shared.resume import reopen_train_run
@@ -79,11 +80,14 @@ class ImageFit:
     ``val_idx``: ``trainer.train_until(n)`` trains (and can go on later), ``validate()`` scores
     the model as it stands. ``train`` and cross-validation both train through it, so both train
     exactly the same way. ``tensors`` (the images and labels as tensors, made once by
-    :func:`image_tensors`) lets many fits share one copy; both pipelines gather from it."""
+    :func:`image_tensors`) lets many fits share one copy; both pipelines gather from it. With a
+    ``pool`` (cross-validation), the model is built with its regularization in variables and
+    trains on a compiled model shared with other trials (``shared/model_pool.py``)."""
 
     def __init__(self, config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
                  *, tensors: tuple[Any, Any] | None = None, run_dir: Path | None = None,
-                 verbose: int = 0, resume: bool = False):
+                 verbose: int = 0, resume: bool = False, pool: ModelPool | None = None):
+        from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
@@ -100,14 +104,18 @@ class ImageFit:
         val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
                               shuffle=False, seed=t.seed, num_classes=one_hot)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
-            self.model = build_model(config.model.preset, data.input_shape, n_classes, config.regularization,
-                                     width=config.model.width)
-            self.trainer = Trainer(self.model, train_ds, val_ds, config=config,
+            reg = Tunable(config.regularization) if pool is not None else config.regularization
+            model = build_model(config.model.preset, data.input_shape, n_classes, reg, width=config.model.width)
+            self.trainer = Trainer(model, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
                                    loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
-                                   verbose=verbose, resume=resume)
+                                   verbose=verbose, resume=resume, pool=pool)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
         self.flip_average = config.augment.flip_average
+
+    @property
+    def model(self) -> Any:
+        return self.trainer.model
 
     def validate(self) -> dict[str, Any]:
         return score(self.model, self.x_val, self.y_val, self.class_names, flip_average=self.flip_average)[0]

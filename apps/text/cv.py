@@ -12,8 +12,8 @@ from .data import TextData
 
 def text_cv_task(data: TextData) -> StratifiedCVTask:
     x, y = data.x_train, data.y_train
-    return StratifiedCVTask(y, lambda config, train_idx, val_idx: task.TextFit(
-        config, [x[i] for i in train_idx], y[train_idx], [x[i] for i in val_idx], y[val_idx]))
+    return StratifiedCVTask(y, lambda config, train_idx, val_idx, pool: task.TextFit(
+        config, [x[i] for i in train_idx], y[train_idx], [x[i] for i in val_idx], y[val_idx], pool=pool))
 
 
 def cv_spec(config: TextConfig) -> CVSpec:

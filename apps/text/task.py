@@ -11,6 +11,7 @@ from regapps.shared import distribute, plots
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
+from regapps.shared.model_pool import ModelPool
 from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
 from regapps.shared.resume import reopen_train_run
@@ -92,12 +93,14 @@ def _train_in(run: Run, config: TextConfig, data: TextData, split_parts: tuple[A
 
 class TextFit:
     """One classifier in training: the vectorizer adapted on ``x_tr`` only, ``trainer`` to train
-    it (and go on later), ``validate()`` to score it on the validation part as it stands."""
+    it (and go on later), ``validate()`` to score it on the validation part as it stands. With
+    a ``pool`` (cross-validation) it trains on a compiled model shared with other trials."""
 
     def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
                  y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0,
-                 resume: bool = False):
+                 resume: bool = False, pool: ModelPool | None = None):
         import keras
+        from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
@@ -116,13 +119,17 @@ class TextFit:
         self.jit_compile = use_jit(m)
         loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
-            self.classifier = build_classifier(m, self.vocab_size, config.regularization)
-            self.trainer = Trainer(self.classifier, train_ds, val_ds, config=config,
+            reg = Tunable(config.regularization) if pool is not None else config.regularization
+            self.trainer = Trainer(build_classifier(m, self.vocab_size, reg), train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
                                    metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
                                             keras.metrics.AUC(name="auc")],
                                    run_dir=run_dir, jit_compile=self.jit_compile, verbose=verbose,
-                                   resume=resume)
+                                   resume=resume, pool=pool)
+
+    @property
+    def classifier(self) -> Any:
+        return self.trainer.model
 
     def validate(self) -> dict[str, Any]:
         return score_ids(self.classifier, self.ids_val, self.y_val)[0]

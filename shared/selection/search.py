@@ -28,6 +28,7 @@ import numpy as np
 
 from ..config import ExperimentConfig, build_config
 from ..errors import ConfigError
+from ..model_pool import ModelPool
 from .splitters import Split
 from .trials import TrialStore, encode_param, param_column
 
@@ -82,9 +83,12 @@ class WarmTrial:
 
     def advance(self, epochs: int) -> TrialResult:
         trainer = self.job.trainer
-        trainer.train_until(epochs)
-        with trainer.best_weights():
-            score = float(self.job.validate()[self.metric])
+        try:
+            trainer.train_until(epochs)
+            with trainer.best_weights():
+                score = float(self.job.validate()[self.metric])
+        finally:
+            trainer.park()  # a pooled model goes back for the next trial; this one's state waits
         fit = trainer.result()
         return TrialResult(score, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
 
@@ -161,7 +165,20 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
                executor: Executor | None = None) -> None:
     """Run every trial not yet in ``store``, rung by rung: here, one after the other (halving
     survivors go on training), or all trials of a rung at once on ``executor``'s processes.
-    Each result is recorded the moment it comes back."""
+    Each result is recorded the moment it comes back. The task's shared compiled models (if it
+    has any) are let go at the end."""
+    try:
+        _run_rungs(task, cls, base, plan, store, splits=splits, progress=progress, on_trial=on_trial,
+                   tensorboard_root=tensorboard_root, executor=executor)
+    finally:
+        release = getattr(task, "release", None)
+        if release is not None:
+            release()
+
+
+def _run_rungs(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
+               store: TrialStore, *, splits: Sequence[Split], progress: Progress | None,
+               on_trial: OnTrial | None, tensorboard_root: Path | None, executor: Executor | None) -> None:
     from .executors import TrialSpec
 
     done = store.done()
@@ -279,15 +296,17 @@ def _seed_note(plan: SearchPlan, store: TrialStore, rows: list[dict[str, Any]]) 
 
 class StratifiedCVTask:
     """A classification task for the engine: stratified k-fold over ``labels``; ``job(config,
-    train_idx, val_idx)`` makes the app's :class:`FitJob` (preprocessing fitted on the training
-    indices inside it)."""
+    train_idx, val_idx, pool)`` makes the app's :class:`FitJob` (preprocessing fitted on the
+    training indices inside it), training on a compiled model from ``pool`` (the task's own,
+    shared by all its trials in this process: ``shared/model_pool.py``)."""
 
     metric = "accuracy"
     greater_is_better = True
 
-    def __init__(self, labels: np.ndarray, job: Callable[[Any, np.ndarray, np.ndarray], FitJob]):
+    def __init__(self, labels: np.ndarray, job: Callable[[Any, np.ndarray, np.ndarray, ModelPool], FitJob]):
         self.labels = labels
         self.job = job
+        self.pool = ModelPool()
 
     def splits(self, folds: int, seed: int) -> list[Split]:
         from .splitters import stratified_kfold
@@ -295,4 +314,8 @@ class StratifiedCVTask:
         return stratified_kfold(self.labels, folds, seed)
 
     def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> Trial:
-        return WarmTrial(self.job(config, train_idx, val_idx), self.metric)
+        return WarmTrial(self.job(config, train_idx, val_idx, self.pool), self.metric)
+
+    def release(self) -> None:
+        """Let go of the compiled models this process's trials shared (the search is over)."""
+        self.pool.clear()
