@@ -25,6 +25,8 @@ class Tunable:
     tunable = True
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy and pickle probe dunders before ``section`` exists
+            raise AttributeError(name)
         return getattr(self.section, name)
 
 

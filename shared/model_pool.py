@@ -36,7 +36,8 @@ PER_TRIAL = {"training": ("seed", "patience", "min_delta", "early_stopping", "re
 LR_IN_VARIABLE = ("constant", "reduce_on_plateau")
 
 
-def pool_key(config: Any, model: Any, *, steps_per_epoch: int, jit_compile: bool) -> str | None:
+def pool_key(config: Any, model: Any, *, steps_per_epoch: int, steps_per_execution: int,
+             jit_compile: bool) -> str | None:
     """What a compiled model's train step depends on, for a ``model`` built from a
     ``blocks.Tunable`` regularization section; ``None`` when the run cannot share one (a time
     budget lays its schedule out again while it trains; a distribution strategy owns its
@@ -48,12 +49,15 @@ def pool_key(config: Any, model: Any, *, steps_per_epoch: int, jit_compile: bool
     for section, keys in PER_TRIAL.items():
         for key in keys:
             data.get(section, {}).pop(key, None)
+    layout: int | None = steps_per_epoch  # a schedule's length in steps is a Python value in it
     if config.schedule.name in LR_IN_VARIABLE:
         data["optimizer"].pop("learning_rate", None)
         data["training"].pop("epochs", None)
+        layout = None
     structure = [model.name, [type(layer).__name__ for layer in model.layers],
                  [(list(v.shape), str(v.dtype)) for v in model.variables]]
-    return json.dumps([data, structure, steps_per_epoch, bool(jit_compile)], sort_keys=True, default=str)
+    return json.dumps([data, structure, layout, steps_per_execution, bool(jit_compile)], sort_keys=True,
+                      default=str)
 
 
 def tunable_variables(model: Any) -> list[Any]:

@@ -69,6 +69,11 @@ class Trainer:
     with ``training.tensorboard``, ``tensorboard/`` (or ``training.tensorboard_dir``). With
     ``resume``, training continues after the last finished epoch recorded in ``run_dir``, so no
     finished epoch is redone.
+
+    With a ``pool`` (cross-validation, no ``run_dir``; ``model`` built from a ``blocks.Tunable``
+    section) the run trains on a compiled model it shares with other runs whose train step is the
+    same (``model_pool.py``), starting from ``model``'s initial state; ``park()`` hands the model
+    back between legs, and the next leg takes one again.
     """
 
     def __init__(self, model: Any, train_data: Any, validation_data: Any, *,
@@ -96,7 +101,8 @@ class Trainer:
                       metrics=metrics, jit_compile=jit_compile, steps_per_execution=max(1, steps_per_execution))
 
         self._compile, self._pool, self._parked = compile_model, pool, None
-        self._key = (pool_key(config, model, steps_per_epoch=steps_per_epoch, jit_compile=jit_compile)
+        self._key = (pool_key(config, model, steps_per_epoch=steps_per_epoch, jit_compile=jit_compile,
+                              steps_per_execution=max(1, steps_per_execution))
                      if pool is not None and run_dir is None else None)
         pooled = pool.take(self._key, compile_model) if pool is not None and self._key else None
         if pooled is None:

@@ -40,6 +40,9 @@ class TsCVTask:
         # The forecaster's shrink factor is fitted after training, so a rung refits from scratch.
         return RefitTrial(self.fit_score, config, train_idx, val_idx)
 
+    def release(self) -> None:
+        """Nothing to let go: every trial builds and compiles its own forecaster."""
+
     def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
         horizon = config.model.horizon
         origin = int(train_idx[-1])

@@ -66,6 +66,7 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
                 config = build_config(cls, base=base, flags={
                     **flags_by_variant[variant], "training.tensorboard_dir": str(run.file("tensorboard") / variant)})
             result = task.start(config, train_idx, val_idx).advance(config.training.epochs)
+            task.release()  # each variant compiles its own model, so wall times compare
             history = result.history or {}
             histories[variant] = history
             if f"val_{curve}" not in history:

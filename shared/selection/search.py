@@ -64,6 +64,10 @@ class CVTask(Protocol):
 
     def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> Trial: ...
 
+    def release(self) -> None:
+        """Let go of anything the trials shared (compiled models): the search or variant is over."""
+        ...
+
 
 class FitJob(Protocol):
     """An app's model in training (for :class:`WarmTrial`): a :class:`~regapps.shared.training.Trainer`
@@ -165,15 +169,13 @@ def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
                executor: Executor | None = None) -> None:
     """Run every trial not yet in ``store``, rung by rung: here, one after the other (halving
     survivors go on training), or all trials of a rung at once on ``executor``'s processes.
-    Each result is recorded the moment it comes back. The task's shared compiled models (if it
-    has any) are let go at the end."""
+    Each result is recorded the moment it comes back. The task's shared compiled models are let
+    go at the end."""
     try:
         _run_rungs(task, cls, base, plan, store, splits=splits, progress=progress, on_trial=on_trial,
                    tensorboard_root=tensorboard_root, executor=executor)
     finally:
-        release = getattr(task, "release", None)
-        if release is not None:
-            release()
+        task.release()
 
 
 def _run_rungs(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
@@ -318,4 +320,6 @@ class StratifiedCVTask:
 
     def release(self) -> None:
         """Let go of the compiled models this process's trials shared (the search is over)."""
+        if len(self.pool):
+            log.info("the trials in this process trained on %d compiled model(s)", len(self.pool))
         self.pool.clear()

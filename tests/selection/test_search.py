@@ -100,6 +100,9 @@ class FakeTask:
     def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> RefitTrial:
         return RefitTrial(self.fit_score, config, train_idx, val_idx)
 
+    def release(self) -> None:
+        pass
+
     def fit_score(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> TrialResult:
         if self.fail_after is not None and self.calls >= self.fail_after:
             raise KeyboardInterrupt

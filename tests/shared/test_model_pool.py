@@ -125,14 +125,14 @@ def test_tunable_model_has_every_site_even_at_zero(digits: Any) -> None:
 
 # --- the key ---------------------------------------------------------------------------------
 
-def _key(digits: Any, **flags: Any) -> str | None:
+def _key(digits: Any, steps: int = 29, **flags: Any) -> str | None:
     from regapps.apps.image.model import build_model
     from regapps.shared.blocks import Tunable
     from regapps.shared.model_pool import pool_key
 
     config = _config(**flags)
     model = build_model("article", digits.input_shape, 10, Tunable(config.regularization))
-    return pool_key(config, model, steps_per_epoch=29, jit_compile=False)
+    return pool_key(config, model, steps_per_epoch=steps, steps_per_execution=min(16, steps), jit_compile=False)
 
 
 def test_pool_key_ignores_values_in_variables_and_nothing_else(digits: Any) -> None:
@@ -148,6 +148,9 @@ def test_pool_key_ignores_values_in_variables_and_nothing_else(digits: Any) -> N
     assert _key(digits, **cosine, **{"optimizer.learning_rate": 0.01}) != _key(digits, **cosine)
     assert _key(digits, **cosine, **{"training.epochs": 9}) != _key(digits, **cosine)
     assert _key(digits, **{"training.time_budget_minutes": 1.0}) is None
+    assert _key(digits, steps=30) == base  # folds a sample apart: the same 16-batch step
+    assert _key(digits, steps=10) != base  # a 10-batch step
+    assert _key(digits, steps=30, **cosine) != _key(digits, **cosine)  # the schedule's length in steps
 
 
 # --- trials on pooled models -----------------------------------------------------------------
@@ -210,3 +213,37 @@ def test_a_pool_arrives_empty_in_another_process() -> None:
     pool = ModelPool()
     pool._slots["k"] = object()  # type: ignore[assignment]  # stands for a compiled model
     assert len(pickle.loads(pickle.dumps(pool))._slots) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling", ["average", "conv"])
+def test_a_text_trial_on_a_pooled_model_is_the_trial_on_its_own(pooling: str) -> None:
+    """The text classifier (XLA-compiled, a masked embedding or a Conv1D) on a pooled model."""
+    from regapps.apps.text.config import TextConfig
+    from regapps.apps.text.task import TextFit
+    from regapps.shared.config import build_config
+    from regapps.shared.model_pool import ModelPool
+
+    from ..text.corpora import make_corpus
+
+    corpus = make_corpus(160, 5)
+    texts, labels = [t for t, _ in corpus], np.array([y for _, y in corpus])
+    parts = (texts[:120], labels[:120], texts[120:], labels[120:])
+    small = {"model.pooling": pooling, "model.max_tokens": 300, "model.sequence_length": 16,
+             "model.embedding_dim": 8, "model.hidden_units": 8, "training.batch_size": 16,
+             "training.epochs": 3, "training.patience": 50}
+
+    def fit(flags: dict[str, Any], pool: Any) -> Any:
+        job = TextFit(build_config(TextConfig, flags={**small, **flags}), *parts, pool=pool)
+        job.trainer.train_until(3)
+        weights = [np.array(w) for w in job.classifier.get_weights()]
+        score = job.validate()["accuracy"]
+        job.trainer.park()
+        return weights, job.trainer.history.series()["val_loss"], score
+
+    a, b = {**A, "regularization.batchnorm": True}, {**B, "regularization.batchnorm": True}
+    alone = fit(a, ModelPool())
+    pool = ModelPool()
+    fit(b, pool)
+    _assert_same(fit(a, pool), alone)
+    assert len(pool) == 1
