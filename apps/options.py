@@ -194,7 +194,7 @@ Eta = Annotated[int, typer.Option("--eta", help="Halving: keep 1/eta of the cand
 Executor = Annotated[str, typer.Option("--executor", help="Where trials run: sequential (here; halving survivors go on training), local (--jobs processes here) or dask (a dask.distributed cluster: --scheduler, or a local one of --jobs workers).", rich_help_panel=SCALE)]
 Jobs = Annotated[Optional[int], typer.Option("--jobs", help="Worker processes for --executor local, or for the local dask cluster (default: CPU count).", rich_help_panel=SCALE)]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask).", rich_help_panel=SCALE)]
-Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped.", rich_help_panel=CV)]
+Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped. Alone, with the run's saved search and settings; with --grid, they must match.", rich_help_panel=CV)]
 
 
 def base_tree(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
@@ -296,9 +296,14 @@ def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
 
 def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str] | None, *,
             grid: list[str] | None, search: str, n_iter: int, folds: int, seeds: int,
-            eta: int) -> tuple[dict[str, Any], Any]:
-    """The validated base config and search plan of a cv command (nothing loaded yet)."""
-    from regapps.shared.selection.runner import make_plan
+            eta: int, resume: Path | None = None) -> tuple[dict[str, Any], Any]:
+    """The validated base config and search plan of a cv command (nothing loaded yet). With
+    ``resume`` and no ``grid``: the ones the run was made with (no other setting may be given)."""
+    from regapps.shared.selection.runner import make_plan, saved_search
+
+    if resume is not None and not grid:
+        refuse_with_resume(flags, config, sets)
+        return saved_search(resume)
 
     base = base_tree(cls, config, flags, sets or [])
     plan = make_plan(cls, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,

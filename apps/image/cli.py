@@ -154,7 +154,7 @@ def cv(
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
     base, plan = o.plan_cv(ImageConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

@@ -151,7 +151,7 @@ def cv(
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
     base, plan = o.plan_cv(TextConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

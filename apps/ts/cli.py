@@ -174,7 +174,7 @@ def cv(
                    horizon=horizon, test_size=test_size, refit_every=refit_every, epochs=epochs,
                    patience=patience, seed=seed, tensorboard=tensorboard)
     base, plan = o.plan_cv(TsConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

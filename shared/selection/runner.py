@@ -49,6 +49,15 @@ class CVSpec:
     data_source: str = ""
 
 
+def saved_search(run_dir: Path) -> tuple[dict[str, Any], SearchPlan]:
+    """The base config and plan a cv run was made with, to resume it as it was."""
+    try:
+        saved = json.loads((run_dir / "search.json").read_text(encoding="utf-8"))
+        return dict(saved["base"]), SearchPlan(**saved["plan"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirError(f"{run_dir} is not a cv run (no readable search.json)") from exc
+
+
 def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path,
                    name: str | None, resume: Path | None) -> Run:
     record = {"app": spec.app, "plan": plan.describe(), "base": dict(base)}

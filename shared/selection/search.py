@@ -321,5 +321,5 @@ class StratifiedCVTask:
     def release(self) -> None:
         """Let go of the compiled models this process's trials shared (the search is over)."""
         if len(self.pool):
-            log.info("the trials in this process trained on %d compiled model(s)", len(self.pool))
+            log.debug("the trials in this process trained on %d compiled model(s)", len(self.pool))
         self.pool.clear()

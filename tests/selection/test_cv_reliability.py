@@ -1,6 +1,7 @@
 """Determinism and interruption of `image cv` (and determinism of `image train`): the same seed
 on the same machine gives identical metrics and an identical cv_results.csv; Ctrl-C during cv
-keeps the finished trials and `cv --resume` completes with the results of an uninterrupted run."""
+keeps the finished trials and `cv --resume RUN_DIR` (alone: the run's saved search and
+settings) completes with the results of an uninterrupted run."""
 from __future__ import annotations
 
 import csv
@@ -68,7 +69,7 @@ def test_interrupted_cv_resumes_to_the_uninterrupted_result(two_cv_runs: list[di
     kept = _rows(results, drop=())  # with the wall times: a redone trial would change them
     assert 1 <= len(kept) < 4 and not (run / "summary.csv").exists()
 
-    resumed = cli(*CV, "--runs-dir", str(tmp_path), "--resume", str(run))
+    resumed = cli("image", "cv", "--resume", str(run), "--json")  # alone: the run's own search
     assert resumed.code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["run_dir"] == str(run)
     assert json.loads((run / "status.json").read_text())["status"] == "completed"
