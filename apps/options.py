@@ -294,16 +294,31 @@ def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
     return human
 
 
+def _given(ctx: typer.Context | None, *names: str) -> list[str]:
+    """Which of the command's parameters ``names`` were given, not left at their default."""
+    if ctx is None:
+        return []
+    sources = {n: ctx.get_parameter_source(n) for n in names}
+    return [n for n, source in sources.items() if source is not None and source.name != "DEFAULT"]
+
+
 def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str] | None, *,
             grid: list[str] | None, search: str, n_iter: int, folds: int, seeds: int,
-            eta: int, resume: Path | None = None) -> tuple[dict[str, Any], Any]:
+            eta: int, resume: Path | None = None, app: str | None = None,
+            ctx: typer.Context | None = None) -> tuple[dict[str, Any], Any]:
     """The validated base config and search plan of a cv command (nothing loaded yet). With
     ``resume`` and no ``grid``: the ones the run was made with (no other setting may be given)."""
+    from regapps.shared.errors import ConfigError
     from regapps.shared.selection.runner import make_plan, saved_search
 
     if resume is not None and not grid:
         refuse_with_resume(flags, config, sets)
-        return saved_search(resume)
+        given = _given(ctx, "search", "n_iter", "folds", "seeds", "eta")
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise ConfigError(f"--resume alone continues the run's saved search; drop {option} "
+                              "(or give the run's --grid and settings again)")
+        return saved_search(resume, cls, app)
 
     base = base_tree(cls, config, flags, sets or [])
     plan = make_plan(cls, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,

@@ -56,7 +56,7 @@ class TunableDropout(keras.layers.Layer):
         super().__init__(**kwargs)
         self.initial_rate = float(rate)
         self.rate = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.initial_rate),
-                                    trainable=False, name="rate")
+                                    trainable=False, autocast=False, name="rate", dtype="float32")
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
 
@@ -65,9 +65,10 @@ class TunableDropout(keras.layers.Layer):
             return inputs
         from keras import ops
 
-        rate = ops.convert_to_tensor(self.rate)
-        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= rate
-        return ops.where(keep, inputs / ops.cast(1.0 - rate, inputs.dtype), ops.zeros_like(inputs))
+        rate = ops.convert_to_tensor(self.rate)  # float32 whatever the dtype policy
+        keep = keras.random.uniform(ops.shape(inputs), dtype="float32", seed=self.seed_generator) >= rate
+        scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)  # scaled like TensorFlow's dropout
+        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape

@@ -13,12 +13,18 @@ values, seed-generator states included, are copied into the pooled model, and th
 variables are set back to what they were right after it was built. Between a halving search's
 rungs a trial is *parked*: its variables' values (weights, moving statistics, seed states,
 optimizer slots) wait in host memory and the model goes back to the pool. A trial that trains
-on a pooled model gets the result it would get on a model of its own (tests/test_model_pool.py).
+on a pooled model gets the result it would get on a model of its own
+(tests/shared/test_model_pool.py).
+
+The pool keeps one compiled model per key (more only while several trials hold one at once)
+until the search ends: a search over the optimizer or the batch size keeps one per value, and
+the text app, whose embedding size follows each fold's vocabulary, one per fold.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,11 +45,17 @@ LR_IN_VARIABLE = ("constant", "reduce_on_plateau")
 def pool_key(config: Any, model: Any, *, steps_per_epoch: int, steps_per_execution: int,
              jit_compile: bool) -> str | None:
     """What a compiled model's train step depends on, for a ``model`` built from a
-    ``blocks.Tunable`` regularization section; ``None`` when the run cannot share one (a time
-    budget lays its schedule out again while it trains; a distribution strategy owns its
-    variables)."""
+    ``blocks.Tunable`` regularization section; ``None`` when the run cannot share one: a model
+    whose penalties are not all tunable (so not built from ``Tunable``: its amounts, and likely
+    its dropout rate, are constants in it), a time budget (it lays the schedule out again while
+    training), a distribution strategy (it owns the variables)."""
+    from .layers import TunablePenalty
+
     t = config.training
     if t.time_budget_minutes or t.strategy != "default":
+        return None
+    penalties = [v.regularizer for v in model.trainable_variables if v.regularizer is not None]
+    if not penalties or not all(isinstance(p, TunablePenalty) for p in penalties):
         return None
     data = config.to_dict()
     for section, keys in PER_TRIAL.items():
@@ -84,9 +96,10 @@ def assign(variables: list[Any], new: list[np.ndarray]) -> None:
 
 @dataclass
 class Parked:
-    """A trial's state while its model is back in the pool."""
+    """A trial's state while its model is back in the pool: the values of its model's
+    :func:`tunable_variables` and of its optimizer's variables."""
 
-    model: list[np.ndarray]
+    variables: list[np.ndarray]
     optimizer: list[np.ndarray]
 
 
@@ -104,12 +117,13 @@ class ModelPool:
 
     def __init__(self) -> None:
         self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()  # a dask worker may run trials in threads
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._slots = {}
+        self.__init__()  # type: ignore[misc]
 
     def __len__(self) -> int:
         return sum(slot.models for slot in self._slots.values())
@@ -117,32 +131,38 @@ class ModelPool:
     def add(self, key: str, model: Any) -> None:
         """Register a freshly compiled ``model`` (in use) as the first of ``key``."""
         model.optimizer.build(model.trainable_variables)
-        self._slots[key] = _Slot(model, values(model.optimizer.variables))
+        start = values(model.optimizer.variables)
+        with self._lock:
+            if key in self._slots:  # another thread added the key first: one more model of it
+                self._slots[key].models += 1
+            else:
+                self._slots[key] = _Slot(model, start)
 
-    def take(self, key: str, compile_model: Callable[[Any], None]) -> Any | None:
-        """A model of ``key`` with its optimizer as just built; ``None`` if the pool has never
-        seen ``key``. When every model of ``key`` is in use, a clone is compiled with
-        ``compile_model``."""
-        slot = self._slots.get(key)
-        if slot is None:
-            return None
-        if slot.free:
-            model = slot.free.pop()
-        else:
+    def take(self, key: str, compile_model: Callable[[Any], None], *, reset: bool = True) -> Any | None:
+        """A model of ``key`` (with ``reset``, its optimizer as just built); ``None`` if the pool
+        has never seen ``key``. When every model of ``key`` is in use, a clone is compiled with
+        ``compile_model`` (call it where the model's dtype policy and strategy are in scope)."""
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                return None
+            model = slot.free.pop() if slot.free else None
+            if model is None:
+                slot.models += 1
+        if model is None:
             import keras
 
-            log.debug("model pool: all %d models of a key are in use; compiling one more", slot.models)
+            log.debug("model pool: every model of a key is in use; compiling one more")
             model = keras.models.clone_model(slot.template)
             compile_model(model)
             model.optimizer.build(model.trainable_variables)
-            slot.models += 1
-        assign(model.optimizer.variables, slot.optimizer_start)
-        if getattr(model, "_eval_epoch_iterator", None) is not None:  # a fit that raised leaves it
-            model._eval_epoch_iterator = None
+        if reset:
+            assign(model.optimizer.variables, slot.optimizer_start)
         return model
 
     def give(self, key: str, model: Any) -> None:
-        self._slots[key].free.append(model)
+        with self._lock:
+            self._slots[key].free.append(model)
 
     def park(self, key: str, model: Any) -> Parked:
         """Keep ``model``'s state and hand the model back."""
@@ -151,10 +171,11 @@ class ModelPool:
         return parked
 
     def unpark(self, key: str, parked: Parked, compile_model: Callable[[Any], None]) -> Any:
-        model = self.take(key, compile_model)
+        """A model of ``key`` holding the ``parked`` state."""
+        model = self.take(key, compile_model, reset=False)
         if model is None:
             raise RuntimeError("a parked trial's model pool lost its key")
-        assign(tunable_variables(model), parked.model)
+        assign(tunable_variables(model), parked.variables)
         assign(model.optimizer.variables, parked.optimizer)
         return model
 

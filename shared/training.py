@@ -104,16 +104,8 @@ class Trainer:
         self._key = (pool_key(config, model, steps_per_epoch=steps_per_epoch, jit_compile=jit_compile,
                               steps_per_execution=max(1, steps_per_execution))
                      if pool is not None and run_dir is None else None)
-        pooled = pool.take(self._key, compile_model) if pool is not None and self._key else None
-        if pooled is None:
+        if self._key is None:
             compile_model(model)
-            if pool is not None and self._key:
-                pool.add(self._key, model)
-        else:  # this trial's initial state (weights, seeds, penalties, rates) on the compiled model
-            assign(tunable_variables(pooled), values(tunable_variables(model)))
-            if isinstance(schedule.learning_rate, (int, float)):
-                pooled.optimizer.learning_rate = schedule.learning_rate
-            model = pooled
         self.model: Any = model
         self.precision = str(getattr(getattr(model, "dtype_policy", None), "name", "float32"))
 
@@ -139,6 +131,24 @@ class Trainer:
         if train_cfg.tensorboard and board is not None:
             self.callbacks.append(keras.callbacks.TensorBoard(log_dir=str(board)))
         self.callbacks.extend(extra_callbacks or [])
+        if self._key is not None:  # last, so that nothing can fail while a pooled model is held
+            self._take_pooled(schedule.learning_rate)
+
+    def _take_pooled(self, learning_rate: Any) -> None:
+        """Train on a compiled model of the pool, starting from this run's own initial state
+        (weights, seed states, penalty amounts, dropout rates), or add ours as the key's first."""
+        assert self._pool is not None and self._key is not None
+        fresh = self.model
+        pooled = self._pool.take(self._key, self._compile)
+        if pooled is None:
+            self._compile(fresh)
+            self._pool.add(self._key, fresh)
+            return
+        assign(tunable_variables(pooled), values(tunable_variables(fresh)))
+        if isinstance(learning_rate, (int, float)):  # a constant or plateau schedule's variable
+            pooled.optimizer.learning_rate = learning_rate
+        self.model = pooled
+        self.keeper.set_model(pooled)
 
     @property
     def stopped(self) -> bool:
@@ -147,16 +157,19 @@ class Trainer:
 
     def park(self) -> None:
         """With a pool: hand the model back to it, keeping this run's state in memory until the
-        next leg (``train_until``, ``best_weights`` and ``finish`` take a model again). Without
-        one, nothing changes."""
+        next leg (``train_until``, ``best_weights`` and ``finish`` take a model again; until then
+        ``model`` is None). Without one, nothing changes."""
         if self._pool is not None and self._key and self._parked is None:
             self._parked = self._pool.park(self._key, self.model)
             self.model = None
 
     def _in_hand(self) -> None:
         if self._parked is not None:
+            from .distribute import training_scope
+
             assert self._pool is not None and self._key
-            self.model = self._pool.unpark(self._key, self._parked, self._compile)
+            with training_scope(self.train_cfg):  # a clone gets the run's dtype policy
+                self.model = self._pool.unpark(self._key, self._parked, self._compile)
             self._parked = None
             self.keeper.set_model(self.model)
 

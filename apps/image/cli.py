@@ -138,6 +138,7 @@ def predict(
 
 @app.command()
 def cv(
+    ctx: typer.Context,
     grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
     executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
@@ -154,7 +155,7 @@ def cv(
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "model.preset": preset})
     base, plan = o.plan_cv(ImageConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta, resume=resume)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume, app="image", ctx=ctx)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

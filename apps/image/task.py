@@ -78,11 +78,12 @@ def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, r
 class ImageFit:
     """One model being trained on the training images at ``train_idx`` and scored on those at
     ``val_idx``: ``trainer.train_until(n)`` trains (and can go on later), ``validate()`` scores
-    the model as it stands. ``train`` and cross-validation both train through it, so both train
-    exactly the same way. ``tensors`` (the images and labels as tensors, made once by
+    the model as it stands. ``train`` and cross-validation both train through it: the same data
+    pipeline, model, loss and loop. ``tensors`` (the images and labels as tensors, made once by
     :func:`image_tensors`) lets many fits share one copy; both pipelines gather from it. With a
     ``pool`` (cross-validation), the model is built with its regularization in variables and
-    trains on a compiled model shared with other trials (``shared/model_pool.py``)."""
+    trains on a compiled model shared with other trials (``shared/model_pool.py``); its state is
+    then parked between legs (``model`` is None until the next leg)."""
 
     def __init__(self, config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
                  *, tensors: tuple[Any, Any] | None = None, run_dir: Path | None = None,

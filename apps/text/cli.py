@@ -135,6 +135,7 @@ def _data_flags(dataset: str | None, data_dir: str | None, csv: str | None, text
 
 @app.command()
 def cv(
+    ctx: typer.Context,
     grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
     executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
@@ -151,7 +152,7 @@ def cv(
     flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
     flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
     base, plan = o.plan_cv(TextConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta, resume=resume)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume, app="text", ctx=ctx)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

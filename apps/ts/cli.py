@@ -153,6 +153,7 @@ def _n(value: Any) -> str:
 
 @app.command()
 def cv(
+    ctx: typer.Context,
     grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
     seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
     executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
@@ -174,7 +175,7 @@ def cv(
                    horizon=horizon, test_size=test_size, refit_every=refit_every, epochs=epochs,
                    patience=patience, seed=seed, tensorboard=tensorboard)
     base, plan = o.plan_cv(TsConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta, resume=resume)
+                           folds=folds, seeds=seeds, eta=eta, resume=resume, app="ts", ctx=ctx)
 
     def spec(cfg: Any) -> Any:
         from .cv import cv_spec

@@ -49,13 +49,24 @@ class CVSpec:
     data_source: str = ""
 
 
-def saved_search(run_dir: Path) -> tuple[dict[str, Any], SearchPlan]:
-    """The base config and plan a cv run was made with, to resume it as it was."""
+def saved_search(run_dir: Path, cls: type[ExperimentConfig], app: str | None = None) -> tuple[dict[str, Any], SearchPlan]:
+    """The base config and plan an unfinished cv run of ``app`` (configured by ``cls``) was made
+    with, to resume it as it was."""
+    run = Run.open(run_dir, app=app, require=None)
+    if run.command != "cv":
+        raise RunDirError(f"{run_dir} is not a cv run")
+    if run.status().get("status") == COMPLETED:
+        raise RunDirError(f"{run_dir} is already finished; nothing to resume")
     try:
-        saved = json.loads((run_dir / "search.json").read_text(encoding="utf-8"))
-        return dict(saved["base"]), SearchPlan(**saved["plan"])
+        saved = json.loads(run.file("search.json").read_text(encoding="utf-8"))
+        base, plan = dict(saved["base"]), SearchPlan(**saved["plan"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RunDirError(f"{run_dir} is not a cv run (no readable search.json)") from exc
+    try:
+        cls.model_validate({k: v for k, v in base.items() if k != "search"})
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise RunDirError(f"{run_dir}: its saved settings are not valid for this version") from exc
+    return base, plan
 
 
 def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path,

@@ -96,6 +96,17 @@ def test_cv_resume_on_a_non_cv_folder(cli: Any, tmp_path: Path) -> None:
     assert_one_error(result, "is not a cv run")
 
 
+def test_cv_resume_alone_refuses_other_runs_and_other_settings(cli: Any, tmp_path: Path) -> None:
+    train, text = tmp_path / "train", tmp_path / "text"
+    for folder, app, command in ((train, "image", "train"), (text, "text", "cv")):
+        folder.mkdir()
+        (folder / "status.json").write_text(json.dumps({"app": app, "command": command, "status": "interrupted"}))
+    assert_one_error(cli("image", "cv", "--resume", str(train)), "is not a cv run")
+    assert_one_error(cli("image", "cv", "--resume", str(text)), "is a run of the 'text' app, not 'image'")
+    assert_one_error(cli("image", "cv", "--resume", str(text), "--folds", "4"), "drop --folds")
+    assert_one_error(cli("image", "cv", "--resume", str(text), "--epochs", "4"), "drop the setting")
+
+
 @pytest.mark.slow
 def test_compare_optimizers_same_budget(tmp_path: Path) -> None:
     result = main_json("image", "compare", "--dataset", "digits", "--optimizers", "sgd,adam",

@@ -179,13 +179,15 @@ def test_resume_alone_continues_with_the_saved_search(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_cv(_spec(FakeTask(fail_after=5)), plan, base, runs_dir=tmp_path)
     run_dir = next((tmp_path / "fake").iterdir())
-    saved_base, saved_plan = saved_search(run_dir)
+    saved_base, saved_plan = saved_search(run_dir, ExperimentConfig)
     assert saved_plan.candidates == plan.candidates and saved_plan.rung_epochs() == plan.rung_epochs()
     task = FakeTask()
     result = run_cv(_spec(task), saved_plan, saved_base, runs_dir=tmp_path, resume=run_dir)
     assert result["run_dir"] == str(run_dir) and task.calls == plan.total_trials() - 5
-    with pytest.raises(RunDirError, match="not a cv run"):
-        saved_search(tmp_path)
+    with pytest.raises(RunDirError, match="already finished"):
+        saved_search(run_dir, ExperimentConfig)
+    with pytest.raises(RunDirError, match="not a regapps run"):
+        saved_search(tmp_path, ExperimentConfig)
 
 
 def test_halving_spends_less_and_keeps_the_winner(tmp_path: Path) -> None:

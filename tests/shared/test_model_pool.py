@@ -125,13 +125,14 @@ def test_tunable_model_has_every_site_even_at_zero(digits: Any) -> None:
 
 # --- the key ---------------------------------------------------------------------------------
 
-def _key(digits: Any, steps: int = 29, **flags: Any) -> str | None:
+def _key(digits: Any, steps: int = 29, tunable: bool = True, **flags: Any) -> str | None:
     from regapps.apps.image.model import build_model
     from regapps.shared.blocks import Tunable
     from regapps.shared.model_pool import pool_key
 
     config = _config(**flags)
-    model = build_model("article", digits.input_shape, 10, Tunable(config.regularization))
+    reg = Tunable(config.regularization) if tunable else config.regularization
+    model = build_model("article", digits.input_shape, 10, reg)
     return pool_key(config, model, steps_per_epoch=steps, steps_per_execution=min(16, steps), jit_compile=False)
 
 
@@ -148,6 +149,8 @@ def test_pool_key_ignores_values_in_variables_and_nothing_else(digits: Any) -> N
     assert _key(digits, **cosine, **{"optimizer.learning_rate": 0.01}) != _key(digits, **cosine)
     assert _key(digits, **cosine, **{"training.epochs": 9}) != _key(digits, **cosine)
     assert _key(digits, **{"training.time_budget_minutes": 1.0}) is None
+    for flags in (A, B):  # a model with its amounts as constants (not built from Tunable) shares nothing
+        assert _key(digits, tunable=False, **flags) is None
     assert _key(digits, steps=30) == base  # folds a sample apart: the same 16-batch step
     assert _key(digits, steps=10) != base  # a 10-batch step
     assert _key(digits, steps=30, **cosine) != _key(digits, **cosine)  # the schedule's length in steps
@@ -205,6 +208,36 @@ def test_a_trial_gets_a_compiled_clone_while_the_pooled_model_is_in_use(digits: 
     clone = _fit(digits, A, pool)
     assert clone.model is not busy.model and len(pool) == 2
     _assert_same(_train(clone, 3), alone)
+
+
+@pytest.mark.slow
+def test_mixed_bfloat16_trials_share_a_model_and_a_clone_keeps_the_policy(digits: Any) -> None:
+    """Under a mixed policy the rate stays float32; a parked trial whose model another trial
+    holds goes on on a clone compiled under the run's own policy, with its own results."""
+    from regapps.shared.model_pool import ModelPool
+
+    bf16 = {"training.precision": "mixed_bfloat16"}
+    a_flags, b_flags = {**A, **bf16}, {**B, **bf16}
+    a_alone = _train(_fit(digits, a_flags, ModelPool()), 2)
+    b_alone = [_train(job, e) for job in [_fit(digits, b_flags, ModelPool())] for e in (1, 2)]
+
+    pool = ModelPool()
+    b = _fit(digits, b_flags, pool)
+    b_first = _train(b, 1)
+    a = _fit(digits, a_flags, pool)  # takes B's model and keeps it: A is never parked here
+    rate = next(v for v in a.model.variables if v.path.endswith("dropout/rate"))
+    assert str(rate.dtype) == "float32" and a.model.dtype_policy.name == "mixed_bfloat16"
+    a.trainer.train_until(2)
+    b_second = _train(b, 2)  # no free model: B goes on on a clone
+    assert len(pool) == 2
+    slot = next(iter(pool._slots.values()))
+    assert [m.dtype_policy.name for m in slot.free] == ["mixed_bfloat16"]
+    with a.trainer.best_weights():
+        a_score = a.validate()["accuracy"]
+    _assert_same(([np.array(w) for w in a.model.get_weights()], a.trainer.history.series()["val_accuracy"],
+                  a_score), a_alone)
+    _assert_same(b_first, b_alone[0])
+    _assert_same(b_second, b_alone[1])
 
 
 def test_a_pool_arrives_empty_in_another_process() -> None:
