@@ -31,6 +31,21 @@ def current_lr(model: keras.Model) -> float | None:
         return None
 
 
+class PlateauAcrossLegs(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau, except that its best value, patience count and cooldown carry
+    over from one ``fit`` call to the next (Keras starts them again in every call), so a run
+    trained in legs cuts the learning rate at the epochs the run trained in one go does."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._begun = False
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if not self._begun:
+            super().on_train_begin(logs)
+            self._begun = True
+
+
 class HistoryRecorder(keras.callbacks.Callback):
     """Keeps per-epoch logs (plus learning rate and seconds) and rewrites ``history.csv``."""
 

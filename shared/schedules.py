@@ -68,9 +68,9 @@ def _onecycle(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: 
 @SCHEDULES.register("reduce_on_plateau", "multiply by `factor` when the monitor stalls `patience` epochs")
 def _plateau(base_lr: float, monitor: str = "val_loss", factor: float = 0.5, patience: int = 3,
              **_: Any) -> ScheduleResult:
-    import keras
+    from .callbacks import PlateauAcrossLegs
 
-    return ScheduleResult(base_lr, [keras.callbacks.ReduceLROnPlateau(
+    return ScheduleResult(base_lr, [PlateauAcrossLegs(
         monitor=monitor, factor=factor, patience=patience, min_lr=base_lr * 1e-3, verbose=0)])
 
 

@@ -28,12 +28,15 @@ def _config(**flags: Any) -> Any:
 
 
 @pytest.mark.slow
-def test_training_in_two_legs_equals_one_leg(digits: Any) -> None:
+@pytest.mark.parametrize("schedule", [{"schedule.name": "cosine"},
+                                      {"schedule.name": "reduce_on_plateau", "schedule.patience": 0,
+                                       "optimizer.learning_rate": 0.1}])
+def test_training_in_two_legs_equals_one_leg(digits: Any, schedule: dict[str, Any]) -> None:
     from regapps.apps.image.task import ImageFit
 
     idx = np.arange(len(digits.y_train))
     train_idx, val_idx = idx[::2], idx[1::2]
-    config = _config(**{"training.epochs": 5, "schedule.name": "cosine", "regularization.dropout": 0.3})
+    config = _config(**{"training.epochs": 5, "regularization.dropout": 0.3, **schedule})
     legs = ImageFit(config, digits, train_idx, val_idx)
     legs.trainer.train_until(2)
     with legs.trainer.best_weights():
@@ -46,6 +49,10 @@ def test_training_in_two_legs_equals_one_leg(digits: Any) -> None:
     assert legs.trainer.history.series()["val_accuracy"] == whole.trainer.history.series()["val_accuracy"]
     assert early == pytest.approx(max(whole.trainer.history.series()["val_accuracy"][:2]), abs=1e-6)
     assert legs.trainer.epoch == 5 and len(legs.trainer.history.rows) == 5
+    rates = whole.trainer.history.series()["learning_rate"]
+    assert legs.trainer.history.series()["learning_rate"] == rates
+    if schedule["schedule.name"] == "reduce_on_plateau":  # a cut the second leg decided, on the first's best
+        assert any(b < a for a, b in zip(rates[2:], rates[3:]))
 
 
 def _scores(run_dir: str) -> list[dict[str, Any]]:
