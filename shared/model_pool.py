@@ -54,7 +54,7 @@ def pool_key(config: Any, model: Any, *, steps_per_epoch: int, steps_per_executi
     t = config.training
     if t.time_budget_minutes or t.strategy != "default":
         return None
-    penalties = [v.regularizer for v in model.trainable_variables if v.regularizer is not None]
+    penalties = _penalties(model)
     if not penalties or not all(isinstance(p, TunablePenalty) for p in penalties):
         return None
     data = config.to_dict()
@@ -72,12 +72,17 @@ def pool_key(config: Any, model: Any, *, steps_per_epoch: int, steps_per_executi
                       default=str)
 
 
+def _penalties(model: Any) -> list[Any]:
+    """The weight penalties on ``model``'s variables, in variable order."""
+    return [v.regularizer for v in model.trainable_variables if v.regularizer is not None]
+
+
 def tunable_variables(model: Any) -> list[Any]:
     """Every variable a trial's state lives in: the model's (weights, moving statistics, dropout
     rates, seed-generator states) and its penalties' strengths."""
     from .layers import TunablePenalty
 
-    penalties = [v.regularizer for v in model.trainable_variables if isinstance(v.regularizer, TunablePenalty)]
+    penalties = [p for p in _penalties(model) if isinstance(p, TunablePenalty)]
     return [*model.variables, *(s for p in penalties for s in (p.l1, p.l2))]
 
 

@@ -49,14 +49,20 @@ class CVSpec:
     data_source: str = ""
 
 
-def saved_search(run_dir: Path, cls: type[ExperimentConfig], app: str | None = None) -> tuple[dict[str, Any], SearchPlan]:
-    """The base config and plan an unfinished cv run of ``app`` (configured by ``cls``) was made
-    with, to resume it as it was."""
+def _unfinished_cv_run(run_dir: Path, app: str | None) -> Run:
+    """The cv run of ``app`` at ``run_dir``, refused unless it is one and is not finished."""
     run = Run.open(run_dir, app=app, require=None)
-    if run.command != "cv":
+    if run.command != "cv" or not run.file("search.json").is_file():
         raise RunDirError(f"{run_dir} is not a cv run")
     if run.status().get("status") == COMPLETED:
         raise RunDirError(f"{run_dir} is already finished; nothing to resume")
+    return run
+
+
+def saved_search(run_dir: Path, cls: type[ExperimentConfig], app: str | None = None) -> tuple[dict[str, Any], SearchPlan]:
+    """The base config and plan an unfinished cv run of ``app`` (configured by ``cls``) was made
+    with, to resume it as it was."""
+    run = _unfinished_cv_run(run_dir, app)
     try:
         saved = json.loads(run.file("search.json").read_text(encoding="utf-8"))
         base, plan = dict(saved["base"]), SearchPlan(**saved["plan"])
@@ -76,11 +82,7 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
         run = Run.create(runs_dir, spec.app, "cv", name or f"cv-{plan.search}")
         run.write_json("search.json", record)
         return run
-    run = Run.open(resume, app=spec.app, require=None)
-    if run.command != "cv" or not run.file("search.json").is_file():
-        raise RunDirError(f"{resume} is not a cv run")
-    if run.status().get("status") == COMPLETED:
-        raise RunDirError(f"{resume} is already finished; nothing to resume")
+    run = _unfinished_cv_run(resume, spec.app)
     saved = run.read_json("search.json")
     if json.loads(json.dumps(record)) != saved:
         raise RunDirError(f"{resume} was made with a different search space or settings; "
