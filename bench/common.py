@@ -16,6 +16,26 @@ def bench_data() -> Path | None:
     return Path(value) if value else None
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16",
+              "amx_int8", "amx_tile")
+
+
+def print_machine() -> None:
+    """The CPU model, core count and SIMD flags (from /proc/cpuinfo): every figure is this machine's."""
+    model, flags = "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    simd = " ".join(f for f in SIMD_FLAGS if f in flags) or "none of " + ", ".join(SIMD_FLAGS)
+    print(f"machine: {model}, {os.cpu_count()} cores; SIMD flags: {simd}", flush=True)
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -95,3 +95,22 @@ class TunablePenalty(keras.regularizers.Regularizer):
 
     def get_config(self) -> dict[str, Any]:
         return {"l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}
+
+
+@keras.saving.register_keras_serializable(package="regapps")
+class MaskedAveragePooling1D(keras.layers.GlobalAveragePooling1D):
+    """The mean over a sequence's unmasked steps, and zeros for a sequence with none.
+
+    Keras' layer divides by the number of unmasked steps, so a text with no tokens at all (only
+    punctuation, say) pooled to 0/0 = NaN: a NaN prediction, and in training a NaN loss that
+    ruins every weight. Same result as Keras' wherever a step is unmasked."""
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None:
+            return super().call(inputs)
+        from keras import ops
+
+        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), 2)
+        total = ops.sum(ops.where(weights > 0, inputs, 0), axis=1, keepdims=self.keepdims)
+        count = ops.sum(weights, axis=1, keepdims=self.keepdims)
+        return total / ops.maximum(count, 1)

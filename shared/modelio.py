@@ -9,9 +9,30 @@ from .runs import atomic_path
 
 
 def save_model(model: Any, path: Path) -> Path:
+    """Save ``model`` for inference: its layers and weights, without an optimizer or its slots
+    (Keras saves a compiled model's optimizer, nested models' included; for a bag-of-n-grams
+    model Adam's two slots doubled the file). ``--resume`` uses the training checkpoints."""
+    inference = uncompiled_copy(model) if _compiled(model) else model
     with atomic_path(path) as tmp:
-        model.save(tmp)
+        inference.save(tmp)
     return path
+
+
+def _compiled(model: Any) -> bool:
+    import keras
+
+    return getattr(model, "optimizer", None) is not None or any(
+        _compiled(layer) for layer in getattr(model, "layers", []) if isinstance(layer, keras.Model))
+
+
+def uncompiled_copy(model: Any) -> Any:
+    """The same architecture and weights as ``model`` in fresh, uncompiled layers, rebuilt from
+    its config (``keras.models.clone_model`` would compile the copy, optimizer slots included).
+    Every layer's state must be in its weights or its config: a ``TextVectorization`` keeps its
+    vocabulary in the config only when built with ``vocabulary=``."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def load_model(path: Path, custom_objects: dict[str, Any] | None = None) -> Any:

@@ -124,7 +124,7 @@ def load_local(path: Path) -> LocalText:
     for archive in iter_archives(path):
         return read_acl_tarball(archive)
     raise DataError(f"--data-dir {path} holds neither an aclImdb folder nor its archive "
-                    "(expected train/pos/*.txt and train/neg/*.txt, aclImdb/ or aclImdb_v1.tar.gz)")
+                    "(expected {train,test}/{pos,neg}/*.txt, pos/ and neg/, aclImdb/ or aclImdb_v1.tar.gz)")
 
 
 def load_eval_set(data_dir: str | None, csv: str | None, text_col: str,
@@ -232,10 +232,12 @@ def make_dataset(ids: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bo
 
 
 def read_text_file(path: Path) -> list[str]:
-    """One text per non-blank line (``predict --file``)."""
+    """One text per non-blank line (``predict --file``). Lines end at ``\n`` (or ``\r\n``)
+    only: U+0085, U+2028 and the other separators ``str.splitlines`` breaks at stay inside a text."""
     if not path.is_file():
         raise DataError(f"--file {path} does not exist" if not path.exists() else f"--file {path} is not a file")
-    lines = [line for line in decode(path.read_bytes(), str(path)).splitlines() if line.strip()]
+    lines = [line.rstrip("\r") for line in decode(path.read_bytes(), str(path)).split("\n")]
+    lines = [line for line in lines if line.strip()]
     if not lines:
         raise DataError(f"--file {path} holds no text (one text per line expected)")
     return lines

@@ -16,9 +16,10 @@ from regapps.shared.files import archive_problem
 CLASS_NAMES = ["negative", "positive"]
 LABEL_DIRS = {"neg": 0, "pos": 1}
 SPLITS = ("train", "test")
+LOOSE = "labelled"  # pos/ and neg/ folders outside train/ or test/: one labelled set
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _BREAKS = re.compile(r"<br\s*/?\s*>", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t\r\n]+")
+_SPACES = re.compile(r"\s+")  # Unicode whitespace: U+0085, U+2028, U+00A0, ... included
 
 
 @dataclass
@@ -36,7 +37,9 @@ class LocalText:
 
 
 def clean_text(text: str) -> str:
-    """Replace HTML line breaks (IMDB reviews are full of ``<br />``) and collapse whitespace."""
+    """Replace HTML line breaks (IMDB reviews are full of ``<br />``), collapse whitespace, and
+    replace lone surrogates (undecodable command-line bytes) with U+FFFD: they have no UTF-8."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return _SPACES.sub(" ", _BREAKS.sub(" ", text)).strip()
 
 
@@ -57,18 +60,17 @@ def _split(pairs: Iterable[tuple[str, int]]) -> TextSplit | None:
 # --- aclImdb ----------------------------------------------------------------------------------
 
 def _acl_key(parts: list[str]) -> tuple[str, int] | None:
-    """``.../{train,test}/{pos,neg}/<id>_<rating>.txt`` -> (split, label); anything else None."""
-    if len(parts) < 3 or not parts[-1].endswith(".txt"):
+    """``.../{train,test}/{pos,neg}/<id>_<rating>.txt`` -> (split, label); a ``{pos,neg}/*.txt``
+    outside a split folder -> (``LOOSE``, label); anything else None."""
+    if len(parts) < 2 or not parts[-1].endswith(".txt") or parts[-2] not in LABEL_DIRS:
         return None
-    split, label = parts[-3], parts[-2]
-    if split not in SPLITS or label not in LABEL_DIRS:
-        return None
-    return split, LABEL_DIRS[label]
+    split = parts[-3] if len(parts) >= 3 and parts[-3] in SPLITS else LOOSE
+    return split, LABEL_DIRS[parts[-2]]
 
 
 def read_acl_tarball(path: Path) -> LocalText:
     """The official ``aclImdb_v1.tar.gz`` (or any tarball of the same layout), streamed."""
-    found: dict[str, list[tuple[str, int]]] = {s: [] for s in SPLITS}
+    found: dict[str, list[tuple[str, int]]] = {s: [] for s in (*SPLITS, LOOSE)}
     try:
         with tarfile.open(path, mode="r:*") as archive:
             for member in archive:
@@ -86,11 +88,12 @@ def read_acl_tarball(path: Path) -> LocalText:
 
 
 def read_acl_folder(root: Path) -> LocalText:
-    """An extracted ``aclImdb/`` folder: ``{train,test}/{pos,neg}/*.txt``."""
-    found: dict[str, list[tuple[str, int]]] = {s: [] for s in SPLITS}
-    for split in SPLITS:
+    """An extracted ``aclImdb/`` folder (``{train,test}/{pos,neg}/*.txt``, either split alone),
+    or a folder holding ``pos/`` and ``neg/`` directly."""
+    found: dict[str, list[tuple[str, int]]] = {s: [] for s in (*SPLITS, LOOSE)}
+    for split in (*SPLITS, LOOSE):
         for label_dir, label in LABEL_DIRS.items():
-            folder = root / split / label_dir
+            folder = root / label_dir if split == LOOSE else root / split / label_dir
             if not folder.is_dir():
                 continue
             for file in sorted(folder.glob("*.txt")):
@@ -104,10 +107,16 @@ def read_acl_folder(root: Path) -> LocalText:
 
 def _acl_result(found: dict[str, list[tuple[str, int]]], source: str, where: str) -> LocalText:
     train, test = _split(found["train"]), _split(found["test"])
-    if train is None and test is None:
-        raise DataError(f"{where} holds no reviews (expected train/pos/*.txt and train/neg/*.txt, "
-                        "as in the official aclImdb layout)")
     notes: list[str] = []
+    if train is None and test is None:
+        train = _split(found[LOOSE])
+        if train is None:
+            raise DataError(f"{where} holds no reviews (expected train/pos/*.txt and train/neg/*.txt "
+                            "as in the official aclImdb layout, test/pos and test/neg, or pos/ and neg/)")
+        notes.append(f"{source} is one labelled set (pos/, neg/): no test split was given, so only "
+                     "validation metrics are reported")
+    elif found[LOOSE]:
+        notes.append(f"{source}: pos/ and neg/ folders outside train/ and test/ were ignored")
     if train is None:  # only test/: still usable for evaluation
         notes.append(f"{source} has no train/ reviews; only its test/ reviews were read")
     elif test is None:
@@ -117,17 +126,24 @@ def _acl_result(found: dict[str, list[tuple[str, int]]], source: str, where: str
 
 
 def find_acl_root(path: Path) -> Path | None:
-    """``path`` itself, or ``path/aclImdb``, when it has a train/ or test/ split folder."""
+    """``path`` itself, or ``path/aclImdb``, when it has a train/ or test/ split folder, or
+    ``pos/`` and ``neg/`` folders directly."""
     for candidate in (path, path / "aclImdb"):
         if any((candidate / s / d).is_dir() for s in SPLITS for d in LABEL_DIRS):
+            return candidate
+        if any((candidate / d).is_dir() for d in LABEL_DIRS):
             return candidate
     return None
 
 
 def iter_archives(folder: Path) -> Iterator[Path]:
-    for name in ("aclImdb_v1.tar.gz", "aclImdb_v1.tar", "aclImdb.tar.gz", "aclImdb-train.tar.gz"):
-        if (folder / name).is_file():
-            yield folder / name
+    """The official archive's name first, then any other ``aclImdb*.tar[.gz]`` in ``folder``."""
+    official = folder / "aclImdb_v1.tar.gz"
+    if official.is_file():
+        yield official
+    for candidate in sorted(folder.glob("aclImdb*.t*")):
+        if candidate != official and candidate.is_file() and candidate.name.endswith((".tar", ".tar.gz", ".tgz")):
+            yield candidate
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -3,6 +3,14 @@ classifier on token ids, Embedding > pooling > Dropout > Dense > BN > activation
 
 Training runs on token ids (vectorized once, outside the model) so that the classifier can be
 XLA-compiled; the saved model is ``vectorizer > classifier`` and takes raw strings.
+
+Tokens are made by :func:`standardize_text` and split on ASCII spaces. Keras' own standardizer
+lowercases ASCII only and its whitespace split leaves every other separator inside tokens: real
+reviews hold U+0085, U+2028, U+00A0 and control characters, so the learned vocabulary held terms
+that Keras' line-based vocabulary file splits apart on reload (empty and space-led terms, then
+"repeated term"). Here every Unicode separator and control character becomes a space first, so
+no token holds one; and the saved vectorizer carries its vocabulary in its JSON config (exact
+for any string), not in that file.
 """
 from __future__ import annotations
 
@@ -24,12 +32,45 @@ def use_jit(cfg: "TextModelConfig") -> bool:
     return JIT_BY_POOLING[cfg.pooling] if cfg.jit_compile is None else cfg.jit_compile
 
 
-def build_vectorizer(cfg: "TextModelConfig") -> "keras.layers.TextVectorization":
+# Keras' default punctuation set (removed, as Keras does); separators and controls (\s, Unicode
+# Z* and C*) become one space: after this the only whitespace left is U+0020.
+PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+SEPARATORS = r"[\s\p{Z}\p{C}]+"
+
+
+def standardize_text(texts: Any) -> Any:
+    """Unicode lowercase, separators and control characters to spaces, ASCII punctuation
+    removed. Registered (not a lambda), so a model that uses it loads with ``safe_mode``."""
+    import tensorflow as tf
+
+    texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, SEPARATORS, " ")
+    return tf.strings.regex_replace(texts, PUNCTUATION, "")
+
+
+def custom_objects() -> dict[str, Any]:
+    """What ``load_model`` needs to rebuild a saved text model."""
+    _register()
+    return {"regapps>standardize_text": standardize_text}
+
+
+def _register() -> None:
+    """Register :func:`standardize_text` by name (idempotent; keeps Keras out of import time)."""
     import keras
 
+    keras.saving.register_keras_serializable(package="regapps", name="standardize_text")(standardize_text)
+
+
+def build_vectorizer(cfg: "TextModelConfig", vocabulary: list[str] | None = None) -> "keras.layers.TextVectorization":
+    """The tokenizer; ``vocabulary`` (including the padding and OOV terms, as
+    ``get_vocabulary()`` returns it) fixes it instead of ``adapt``."""
+    import keras
+
+    _register()
     return keras.layers.TextVectorization(
         max_tokens=cfg.max_tokens, output_sequence_length=cfg.sequence_length,
-        ngrams=cfg.ngrams if cfg.ngrams > 1 else None, name="vectorizer")
+        standardize=standardize_text, split="whitespace",
+        ngrams=cfg.ngrams if cfg.ngrams > 1 else None, vocabulary=vocabulary, name="vectorizer")
 
 
 def adapt_vectorizer(vectorizer: Any, texts: list[str], batch_size: int = 1024) -> int:
@@ -50,7 +91,9 @@ def build_classifier(cfg: "TextModelConfig", vocab_size: int, reg: Any) -> "kera
     x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, mask_zero=average,
                                name="embedding")(ids)
     if average:  # a bag of n-grams: the mean embedding of the text's (unpadded) tokens
-        x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
+        from regapps.shared.layers import MaskedAveragePooling1D
+
+        x = MaskedAveragePooling1D(name="pool")(x)
     else:
         x = conv_block(x, cfg.conv_filters, reg, name="conv", kernel_size=cfg.kernel_size,
                        padding="same", conv="Conv1D")
@@ -62,9 +105,12 @@ def build_classifier(cfg: "TextModelConfig", vocab_size: int, reg: Any) -> "kera
     return keras.Model(ids, outputs, name=f"text_{cfg.pooling}")
 
 
-def build_inference_model(vectorizer: Any, classifier: "keras.Model") -> "keras.Model":
-    """Raw strings (shape ``(batch, 1)``) -> probability: what ``model.keras`` holds."""
+def build_inference_model(cfg: "TextModelConfig", vectorizer: Any, classifier: "keras.Model") -> "keras.Model":
+    """Raw strings (shape ``(batch, 1)``) -> probability: what ``model.keras`` holds. Made of
+    a vectorizer holding the adapted vocabulary in its config (exact for any string), and the
+    trained classifier (``save_model`` saves it without its optimizer)."""
     import keras
 
+    fixed = build_vectorizer(cfg, vocabulary=vectorizer.get_vocabulary(include_special_tokens=True))
     text = keras.Input(shape=(1,), dtype="string", name="text")
-    return keras.Model(text, classifier(vectorizer(text)), name="text_sentiment")
+    return keras.Model(text, classifier(fixed(text)), name="text_sentiment")

@@ -147,7 +147,8 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
     job.trainer.train_until(config.training.epochs)
     fit_result = job.trainer.finish()
     validation, matrix = score_ids(job.classifier, job.ids_val, y_val)
-    return {"model": build_inference_model(job.vectorizer, job.classifier), "classifier": job.classifier,
+    return {"model": build_inference_model(config.model, job.vectorizer, job.classifier),
+            "classifier": job.classifier,
             "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
             "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile}
 
@@ -174,7 +175,9 @@ def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
     meta = run.read_json("config.json").get("meta", {})
     if meta.get("class_names") != CLASS_NAMES:
         raise RunDirError(f"{run_dir}/config.json lacks the text app's class names")
-    return run, meta, load_model(run.file("model.keras"))
+    from .model import custom_objects
+
+    return run, meta, load_model(run.file("model.keras"), custom_objects=custom_objects())
 
 
 def evaluate(run_dir: Path, *, data_dir: str | None = None, csv: str | None = None,

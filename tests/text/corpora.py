@@ -54,3 +54,52 @@ def write_csv(path: Path, rows: list[tuple[str, object]], header: tuple[str, str
 TINY_MODEL = ["--max-tokens", "500", "--sequence-length", "32", "--embedding-dim", "16",
               "--hidden-units", "16", "--batch-size", "32", "--learning-rate", "0.01",
               "--epochs", "12", "--patience", "4"]
+
+
+# Characters real reviews hold that ASCII-only tokenizers and line-based files trip on: NEL and
+# the other separators str.splitlines breaks at, no-break and ideographic spaces, zero-width and
+# control characters, a byte-order mark, accented and astral letters.
+AWKWARD = ["\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x00", "\x7f",
+           "\u00a0", "\u3000", "\u200b", "\ufeff", "\t", "\r", "\u00e9", "\U0001F600", "<br />"]
+
+
+def make_large_corpus(n: int, seed: int = 0, *, lexicon: int = 30_000) -> list[tuple[str, int]]:
+    """``n`` balanced reviews of 60-240 words from a Zipf-distributed lexicon of ``lexicon``
+    made-up words (so the words + bigrams vocabulary passes 100,000 terms at 25,000 reviews),
+    with sentiment words at a low rate, the :data:`AWKWARD` characters inside and between words
+    as in scraped reviews, some all-punctuation texts and very long words."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz\u00e9\u00fc\u00df\u0436\u4e2d"
+    words = ["".join(rng.choices(letters, k=rng.randint(2, 8))) for _ in range(lexicon)]
+    ranks = (np.random.default_rng(seed).zipf(1.3, size=(n, 240)) % lexicon).tolist()
+    out = []
+    for i in range(n):
+        label = i % 2
+        length = rng.randint(60, 240)
+        tokens = [words[r] for r in ranks[i][:length]]
+        cues = POSITIVE if label else NEGATIVE
+        for _ in range(rng.randint(2, 5)):
+            tokens[rng.randrange(length)] = rng.choice(cues)
+        for _ in range(rng.randint(0, 7)):
+            pos = rng.randrange(length)
+            tokens[pos] += rng.choice(AWKWARD) + rng.choice(words[:200])
+        if i % 97 == 0:
+            tokens.append("x" * rng.randint(500, 3000))  # a very long "word"
+        text = " ".join(tokens)
+        if i % 251 == 0:
+            text = "!!! ... ??? -- ;)"  # no token at all once punctuation is stripped
+        out.append((text, label))
+    return out
+
+
+def write_acl_pairs(root: Path, splits: dict[str, list[tuple[str, int]]]) -> Path:
+    """``root/{split}/{pos,neg}/<id>_<rating>.txt`` for the given (text, label) pairs."""
+    for split, pairs in splits.items():
+        for label_dir in ("pos", "neg"):
+            (root / split / label_dir).mkdir(parents=True, exist_ok=True)
+        for i, (text, label) in enumerate(pairs):
+            name = f"{split}/{'pos' if label else 'neg'}/{i}_{8 if label else 2}.txt"
+            (root / name).write_text(text, encoding="utf-8", newline="")
+    return root
