@@ -30,9 +30,19 @@ def uncompiled_copy(model: Any) -> Any:
     its config (``keras.models.clone_model`` would compile the copy, optimizer slots included).
     Every layer's state must be in its weights or its config: a ``TextVectorization`` keeps its
     vocabulary in the config only when built with ``vocabulary=``."""
-    copy = model.__class__.from_config(model.get_config())
+    copy = model.__class__.from_config(_without_compile(model.get_config()))
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _without_compile(config: Any) -> Any:
+    """``config`` less every ``compile_config``: Keras compiles a nested model rebuilt from a
+    config that has one, and a compiled model is saved with its optimizer."""
+    if isinstance(config, dict):
+        return {k: _without_compile(v) for k, v in config.items() if k != "compile_config"}
+    if isinstance(config, list):
+        return [_without_compile(v) for v in config]
+    return config
 
 
 def load_model(path: Path, custom_objects: dict[str, Any] | None = None) -> Any:
