@@ -16,6 +16,7 @@ from regapps.shared.files import folder_entries
 from .formats import (
     CIFAR10_CLASSES,
     LocalImages,
+    Need,
     class_folders,
     iter_sources,
     read_cifar_archive,
@@ -65,26 +66,76 @@ def load_image_data(dataset: str, data_dir: str | None, *, cache: Path | None = 
 
 
 def from_local(local: LocalImages) -> ImageData:
-    assert local.train is not None
+    if local.train is None:  # load_local(need="train") never returns this; other callers might
+        raise DataError(f"{local.source} has no training images")
     test = local.test
     return ImageData(local.train.x, local.train.y, test.x if test else None,
                      test.y if test else None, local.class_names, local.source, local.notes)
 
 
-def load_local(path: Path, *, size: tuple[int, int] | None = None, channels: int = 3) -> LocalImages:
-    """Detect and read an official CIFAR-10 archive or folder, or an image-folder tree."""
+def load_local(path: Path, *, size: tuple[int, int] | None = None, channels: int = 3,
+               need: Need = "train") -> LocalImages:
+    """Detect and read an official CIFAR-10 archive or folder, or an image-folder tree.
+    ``need="train"`` requires training data; ``need="test"`` reads only the test part when
+    there is one (else the training part): see :func:`read_cifar` and :func:`read_image_folders`."""
     entries = folder_entries(path)
     if entries is None:
-        return read_cifar_archive(path)
+        return read_cifar_archive(path, need=need)
     if any(p.name.startswith(("data_batch_", "test_batch")) for p in entries):
-        return read_cifar_folder(path)
+        return read_cifar_folder(path, need=need)
     for candidate in iter_sources(path):
-        return read_cifar_folder(candidate) if candidate.is_dir() else read_cifar_archive(candidate)
+        return (read_cifar_folder(candidate, need=need) if candidate.is_dir()
+                else read_cifar_archive(candidate, need=need))
     if class_folders(path):
-        return read_image_folders(path, size=size, channels=channels)
+        return read_image_folders(path, size=size, channels=channels, need=need)
     raise DataError(f"--data-dir {path} holds neither a CIFAR-10 archive nor class folders "
-                    "(expected cifar-10-batches-bin/, cifar-10-binary.tar.gz, "
-                    "cifar-10-python.tar.gz or train/<class>/*.png)")
+                    "(expected cifar-10-batches-bin/, cifar-10-batches-py/, cifar-10-binary.tar.gz, "
+                    "cifar-10-python.tar.gz, train/<class>/*.png, test/<class>/*.png or <class>/*.png)")
+
+
+@dataclass
+class LabelledSet:
+    """Labelled images to score a model on; ``part``: "test" (the source's test part) or "all"
+    (a source without a test part, scored whole)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    class_names: list[str]
+    source: str
+    part: str = "test"
+
+
+def load_test_set(dataset: str, data_dir: str | None, *, size: tuple[int, int] | None = None,
+                  channels: int = 3, cache: Path | None = None) -> LabelledSet:
+    """The test split of a run's own data (``dataset``/``data_dir`` as it was trained), reading
+    nothing else: tensorflow-datasets' test split only, a local set's test part only."""
+    if data_dir:
+        local = load_local(Path(data_dir), size=size, channels=channels, need="test")
+        if local.test is None:
+            raise DataError(f"the run's data ({local.source}) has no test split; pass --data-dir")
+        return LabelledSet(local.test.x, local.test.y, local.class_names, local.source)
+    if dataset == "digits":
+        data = load_digits()
+        assert data.x_test is not None and data.y_test is not None  # digits always has its split
+        return LabelledSet(data.x_test, data.y_test, data.class_names, data.source)
+    if dataset == "cifar10":
+        from regapps.shared.tfds import load_splits
+
+        ((x, y),) = load_splits("cifar10", Path(cache or cache_dir()), url=CIFAR10_URL,
+                                hint=OFFLINE_HINT, splits=("test",))
+        return LabelledSet(x, y.astype(np.int64), list(CIFAR10_CLASSES), "cifar10 (tensorflow-datasets)")
+    raise DataError(f"unknown dataset {dataset!r}; valid: cifar10, digits")
+
+
+def load_labelled(path: Path, *, size: tuple[int, int] | None = None, channels: int = 3) -> LabelledSet:
+    """A labelled set given to evaluate: its test part, or all of it when it has no test part."""
+    local = load_local(path, size=size, channels=channels, need="test")
+    split, part = (local.test, "test") if local.test is not None else (local.train, "all")
+    if split is None:  # load_local(need="test") returns one of the two
+        raise DataError(f"{path} holds no labelled images")
+    for note in local.notes:
+        log.info(note)
+    return LabelledSet(split.x, split.y, local.class_names, str(path), part)
 
 
 def load_digits() -> ImageData:

@@ -18,8 +18,8 @@ from regapps.shared.resume import reopen_train_run
 from regapps.shared.runs import Run
 
 from .config import ImageConfig
-from .data import ImageData, load_image_data, load_local, make_dataset, split_indices
-from .formats import load_image
+from .data import ImageData, load_image_data, load_labelled, load_test_set, make_dataset, split_indices
+from .formats import load_image, log_scaled
 
 log = logging.getLogger(__name__)
 APP = "image"
@@ -166,52 +166,65 @@ def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
 
 # --- evaluate / predict ------------------------------------------------------------------
 
-def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig, Any]:
-    """The run, its data facts (``meta``), its configuration and its model."""
+def open_run(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig]:
+    """The run, its data facts (``meta``) and its configuration; the model is not loaded."""
     run = Run.open(run_dir, app=APP)
     saved = run.read_json("config.json")
     meta = saved.get("meta", {})
     if "class_names" not in meta or "input_shape" not in meta:
         raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
-    return run, meta, ImageConfig.from_saved(saved), load_model(run.file("model.keras"))
+    return run, meta, ImageConfig.from_saved(saved)
+
+
+def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig, Any]:
+    """The run, its data facts (``meta``), its configuration and its model."""
+    run, meta, config = open_run(run_dir)
+    return run, meta, config, load_model(run.file("model.keras"))
 
 
 def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
-    """Score a trained model on its own test split, or on another labelled set (``data_dir``)."""
-    run, meta, config, model = open_trained(run_dir)
+    """Score a trained model on its own test split, or on another labelled set (``data_dir``):
+    a test part alone is enough (``test/<class>/``, a CIFAR-10 archive or folder holding only
+    the test batch); a set without one is scored whole. Class folders may be any subset of the
+    model's classes, in any order; images are resized to the model's input."""
+    run, meta, config = open_run(run_dir)  # the data is checked before the model is loaded
     names: list[str] = meta["class_names"]
     height, width, channels = meta["input_shape"]
     if data_dir:
-        local = load_local(Path(data_dir), size=(width, height), channels=channels)
-        split = local.test or local.train
-        assert split is not None
-        x, y = split.x, _remap(split.y, local.class_names, names, data_dir)
+        labelled = load_labelled(Path(data_dir), size=(width, height), channels=channels)
         source = data_dir
     else:
-        data = load_image_data(config.data.dataset, config.data.data_dir)
-        if data.x_test is None or data.y_test is None:
-            raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir")
-        x, y, source = data.x_test, data.y_test, data.source
+        labelled = load_test_set(config.data.dataset, config.data.data_dir, size=(width, height),
+                                 channels=channels)
+        source = labelled.source
+    x, y = labelled.x, _remap(labelled.y, labelled.class_names, names, source)
+    if len(y) == 0:
+        raise DataError(f"{source} holds no labelled images")
     if x.shape[1:] != tuple(meta["input_shape"]):
         raise DataError(f"images of shape {x.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}")
+    model = load_model(run.file("model.keras"))
     metrics, matrix = score(model, x, y, names, flip_average=config.augment.flip_average)
     out = Run.create(run.path, APP, "evaluate", Path(source).name or "test",
                      folder=run.path / "evaluations")
     with out.guard():
-        out.write_json("metrics.json", {"test": metrics, "source": source})
+        out.write_json("metrics.json", {"test": metrics, "source": source, "part": labelled.part})
         plots.confusion_matrix(matrix, names, out.file("confusion_matrix.png"), f"confusion matrix: {source}")
         out.complete()
-    return {"run_dir": str(run.path), "output_dir": str(out.path), "metrics": {"test": metrics}}
+    return {"run_dir": str(run.path), "output_dir": str(out.path), "metrics": {"test": metrics},
+            "source": source, "part": labelled.part}
 
 
 def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where: str) -> np.ndarray:
+    """Labels indexing ``local_names`` -> the same classes' indices in ``model_names``."""
     if local_names == model_names:
         return y
     index = {n: i for i, n in enumerate(model_names)}
     unknown = [n for n in local_names if n not in index]
     if unknown:
-        raise DataError(f"{where} has classes the model does not know: {', '.join(unknown[:5])}")
-    return np.asarray([index[local_names[i]] for i in y], dtype=np.int64)
+        raise DataError(f"{where} has classes the model does not know: {', '.join(unknown[:5])}"
+                        f"{' ...' if len(unknown) > 5 else ''} (the model's classes: "
+                        f"{', '.join(model_names[:20])}{' ...' if len(model_names) > 20 else ''})")
+    return np.asarray([index[n] for n in local_names], dtype=np.int64)[y]
 
 
 def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any]:
@@ -222,10 +235,12 @@ def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any
     names: list[str] = meta["class_names"]
     height, width, channels = meta["input_shape"]
     batch = []
+    scaled: list[Path] = []
     for path in images:
         if not path.is_file():
             raise DataError(f"image not found: {path}")
-        batch.append(load_image(path, (width, height), channels))
+        batch.append(load_image(path, (width, height), channels, scaled=scaled))
+    log_scaled(scaled, "the given files")
     probs = predict_probs(model, np.stack(batch), flip_average=config.augment.flip_average)
     k = min(top, len(names))
     out = []
