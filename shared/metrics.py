@@ -9,7 +9,9 @@ import numpy as np
 
 def multiclass_metrics(y_true: np.ndarray, probs: np.ndarray,
                        class_names: Sequence[str]) -> tuple[dict[str, Any], np.ndarray]:
-    """Accuracy, log loss, macro F1 and per-class accuracy (recall); plus the confusion matrix."""
+    """Accuracy, log loss, macro F1 and per-class accuracy (recall); plus the confusion matrix.
+    Macro F1 averages the classes that occur in ``y_true`` or the predictions: a labelled set
+    holding some of the classes is not scored 0 for the classes it lacks."""
     from sklearn.metrics import confusion_matrix, f1_score, log_loss
 
     labels = list(range(len(class_names)))
@@ -22,7 +24,8 @@ def multiclass_metrics(y_true: np.ndarray, probs: np.ndarray,
     metrics = {
         "accuracy": float((pred == y_true).mean()),
         "loss": float(log_loss(y_true, clipped / clipped.sum(axis=1, keepdims=True), labels=labels)),
-        "macro_f1": float(f1_score(y_true, pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, pred, labels=sorted(set(np.unique(y_true)) | set(np.unique(pred))),
+                                   average="macro", zero_division=0)),
         "n": int(len(y_true)),
         "per_class_accuracy": per_class,
     }
