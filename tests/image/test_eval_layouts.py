@@ -17,7 +17,7 @@ from regapps.apps.image.formats import CIFAR10_CLASSES, load_image
 
 from ..helpers import assert_one_error, main_json
 from .fixtures import binary_batch, python_batch, write_archive, write_folder
-from .fresh import Result, run_fresh
+from ..fresh import Result, run_fresh
 from .pngs import png_bytes
 
 pytestmark = pytest.mark.slow  # trains a model (once for the module)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ..fresh import run_fresh
 from .corpora import AWKWARD, make_corpus, make_large_corpus, write_acl_pairs
 
 # Full Unicode (hypothesis leaves out lone surrogates, which have no UTF-8), weighted toward
@@ -100,20 +101,12 @@ def test_any_unicode_corpus_reloads_in_a_fresh_process_with_the_same_predictions
         np.testing.assert_allclose(fresh, case["want"], atol=1e-6)
 
 
-def _regapps(*args: str) -> dict[str, Any]:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-m", "regapps.apps.cli", *args, "--json"], capture_output=True,
-                          text=True, env=env, timeout=900, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
-
-
 @pytest.mark.slow
 def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """25,000 generated reviews (a vocabulary past 100,000 words and bigrams, the awkward
     characters of scraped text): train one epoch here, then ``evaluate`` on a test-only folder
-    and ``predict --file`` each in a new process give this process's numbers."""
+    and ``predict --file`` in a new process give this process's numbers."""
     from regapps.apps.text import task
     from regapps.apps.text.config import TextConfig
     from regapps.apps.text.formats import clean_text
@@ -133,18 +126,21 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     assert metrics["training"]["vocabulary_size"] > 100_000
     assert metrics["test"]["accuracy"] > 0.6  # one epoch learns the sentiment words
 
-    evaluated = _regapps("text", "evaluate", str(run), "--data-dir", str(test_only))["metrics"]["test"]
+    probe = [clean_text(t) for t, _ in test_pairs[:200]]
+    probe = [t for t in probe if t]
+    lines = tmp_path / "probe.txt"
+    lines.write_text("\n".join(probe), encoding="utf-8")
+    evaluate, predict = run_fresh([["text", "evaluate", str(run), "--data-dir", str(test_only), "--json"],
+                                   ["text", "predict", str(run), "--file", str(lines), "--json"]],
+                                  cache=tmp_path / "cache", cwd=tmp_path, timeout=900)
+    evaluated = evaluate.json()["metrics"]["test"]
     assert evaluated["n"] == metrics["test"]["n"] == len(test_pairs)
     for key in ("accuracy", "precision", "recall", "f1"):
         assert evaluated[key] == pytest.approx(metrics["test"][key], abs=1e-9), key
     for key in ("loss", "roc_auc"):
         assert evaluated[key] == pytest.approx(metrics["test"][key], abs=1e-6), key
 
-    probe = [clean_text(t) for t, _ in test_pairs[:200]]
-    probe = [t for t in probe if t]
-    lines = tmp_path / "probe.txt"
-    lines.write_text("\n".join(probe), encoding="utf-8")
-    predicted = _regapps("text", "predict", str(run), "--file", str(lines))["predictions"]
+    predicted = predict.json()["predictions"]
     assert [p["input"] for p in predicted] == probe
     np.testing.assert_allclose([p["positive_probability"] for p in predicted],
                                task.predict_probs(saved[-1], probe), atol=1e-6)
