@@ -181,6 +181,7 @@ def regapps(*args: str) -> tuple[dict[str, Any], float]:
 
 def bench_app(app: str, work: Path, epochs: int) -> dict[str, Any]:
     runs = work / "runs"
+    work.mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"app": app}
     if app == "text":
         train_dir, test_dir, texts = text_layouts(work)
