@@ -2,6 +2,7 @@
 a :class:`RegappsError` or a usage error becomes one line on stderr and exit code 2."""
 from __future__ import annotations
 
+import re
 import signal
 import sys
 from importlib import metadata
@@ -61,13 +62,36 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+# rich markup's tags, as rich.markup.escape finds them (not imported: every command would pay)
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _literal(text: str) -> str:
+    """``text`` escaped for rich markup, so ``regapps[mlflow]`` is shown, not read as a style."""
+    return _MARKUP_TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+
+
+def _shown_as_written(command: Any) -> Any:
+    """Typer renders every help text as rich markup, which drops square brackets that look like
+    a tag; none of regapps' texts is markup, so each is escaped once, for every command."""
+    for item in (command, *getattr(command, "params", ())):
+        for attr in ("help", "short_help"):
+            text = getattr(item, attr, None)
+            if isinstance(text, str) and "[" in text:
+                setattr(item, attr, _literal(text))
+    for sub in getattr(command, "commands", {}).values():
+        _shown_as_written(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     from regapps.shared.errors import RegappsError
 
     _terminated.clear()  # main() may run more than once in a process (tests, embedding)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        code = app(args=argv, prog_name="regapps", standalone_mode=False)
+        command = _shown_as_written(typer.main.get_command(app))
+        code = command.main(args=argv, prog_name="regapps", standalone_mode=False)
     except click_exc.NoArgsIsHelpError as exc:  # a bare group: show its help, succeed
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         code = 0

@@ -59,7 +59,9 @@ def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: P
     if not existing.is_dir():
         raise typer.BadParameter(f"{value}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise typer.BadParameter(f"{value}: {existing} is not writable")
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+        raise typer.BadParameter(f"{value}: {existing} is " + ("on a read-only file system" if read_only
+                                                              else "not writable"))
     return value
 
 

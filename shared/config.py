@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import tomllib
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,6 +30,25 @@ C = TypeVar("C", bound="ExperimentConfig")
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic reads ``true`` as 1 where a number belongs (``epochs: true`` would train one
+        epoch); a number field takes numbers (or numeric strings) only."""
+        if isinstance(value, bool) and info.field_name:
+            annotation = cls.model_fields[info.field_name].annotation
+            if _admits(annotation, (int, float)) and not _admits(annotation, (bool,)):
+                raise ValueError("Input should be a number, not true or false")
+        return value
+
+
+def _admits(annotation: Any, types: tuple[type, ...]) -> bool:
+    """Whether ``annotation`` (``float``, ``int | None``, ...) accepts one of ``types``."""
+    if annotation in types:
+        return True
+    return get_origin(annotation) in (Union, type(int | None)) and any(
+        _admits(arg, types) for arg in get_args(annotation))
 
 
 class RegularizationConfig(Section):
@@ -122,7 +142,15 @@ class ExperimentConfig(Section):
         """Given values go over the app's defaults key by key, so a partial section (``--seed 1``
         is ``{"training": {"seed": 1}}``) keeps the app's other defaults instead of falling back
         to the shared section's."""
-        return merge_under(cls.app_defaults(data), data) if isinstance(data, Mapping) else data
+        if not isinstance(data, Mapping):
+            return data
+        try:
+            defaults = cls.app_defaults(data)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # a value of the wrong shape where the defaults are chosen (``model.preset: [fast]``):
+            # no app defaults, so validation names the key and what it takes
+            defaults = {}
+        return merge_under(defaults, data)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -132,10 +160,17 @@ class ExperimentConfig(Section):
         return self.model_copy(update={"training": self.training.model_copy(update=changes)})
 
     @classmethod
-    def from_saved(cls: type[C], tree: Mapping[str, Any]) -> C:
+    def from_saved(cls: type[C], tree: Any, source: str = "the saved config") -> C:
         """The config of a run's ``config.json`` (its ``meta`` record of versions and checksums
-        set aside)."""
-        return cls.model_validate({k: v for k, v in tree.items() if k != "meta"})
+        set aside). One that does not fit this version (another version's keys, values of
+        another shape) raises :class:`ConfigError` naming ``source`` and the key."""
+        if not isinstance(tree, Mapping):
+            raise ConfigError(f"{source} must hold a mapping of sections, not {shape_of(tree)}")
+        try:
+            return cls.model_validate({k: v for k, v in tree.items() if k != "meta"})
+        except ValidationError as exc:
+            raise ConfigError(f"{source} does not fit this version of regapps: "
+                              f"{describe_validation_error(cls, exc)}") from exc
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -165,7 +200,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {shape_of(data)}")
     data.pop("meta", None)  # a run's config.json carries versions and checksums under "meta"
     return data
 
@@ -218,14 +253,18 @@ def build_config(
     flags: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
     base: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> C:
-    """Merge defaults < ``base`` < file < flags (dotted keys, ``None`` = not given) < ``--set``."""
+    """Merge defaults < ``base`` < file < flags (dotted keys, ``None`` = not given) < ``values``
+    (dotted keys set as given, ``None`` included: a search candidate's) < ``--set``."""
     tree: dict[str, Any] = _deep_copy(base or {})
     if config_file is not None:
         _merge(tree, read_config_file(config_file))
     for key, value in (flags or {}).items():
         if value is not None:
             set_dotted(tree, key, value)
+    for key, value in (values or {}).items():
+        set_dotted(tree, key, value)
     for item in sets:
         set_dotted(tree, *parse_set(item))
     return validate_config(cls, tree)
@@ -248,8 +287,33 @@ def describe_validation_error(cls: type[BaseModel], exc: ValidationError) -> str
         return f"unknown key {key!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     message = str(err["msg"]).removeprefix("Value error, ")
     value = err.get("input")
-    shown = f"={value!r}" if isinstance(value, (int, float, str, bool)) or value is None else ""
-    return f"{key}{shown}: {message}"
+    if err["type"] in SECTION_ERRORS:  # pydantic: "Input should be a valid dictionary or instance of ..."
+        keys = _allowed_keys(cls, loc)
+        listed = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "") if keys else "keys"
+        message = f"expected a section: a mapping of {listed} to values"
+    if value is None or isinstance(value, bool):
+        return f"{key}={json.dumps(value)}: {message}"  # as a config file writes them: null, true
+    if isinstance(value, (int, float, str)):
+        return f"{key}={value!r}: {message}"
+    return f"{key}: {message}, not {shape_of(value)}"
+
+
+SECTION_ERRORS = ("model_type", "model_attributes_type", "dict_type")
+
+
+def shape_of(value: Any) -> str:
+    """What a value is, in the words of a config file: a mapping, a list, a number, ..."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple, set)):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else f"a {type(value).__name__}"
 
 
 def _allowed_keys(cls: type[BaseModel], path: list[str]) -> list[str]:

@@ -25,10 +25,15 @@ def reopen_train_run(run_dir: Path, *, app: str, config_cls: type[C],
     if run.status().get("status") == "completed":
         raise RunDirError(f"{run_dir} is already finished; nothing to resume")
     saved = run.read_json("config.json")
-    config = config_cls.from_saved(saved)
+    source = str(run.file("config.json"))
+    config = config_cls.from_saved(saved, source=source)  # also refuses a config.json that is no mapping
+    meta = saved.get("meta")
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{source} does not fit this version of regapps: meta: expected a mapping "
+                          "of versions and checksums")
     distribute.check(config.training)
     data = load_data(config)
-    if data.checksum() != saved.get("meta", {}).get("data_sha256"):
+    if data.checksum() != meta.get("data_sha256"):
         raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
     check_checkpoint(run.path)
     run.set_status("running", resumed=True)

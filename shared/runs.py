@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from .errors import RunDirError
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}  # the disk, not the input
 RUNNING, COMPLETED, FAILED, INTERRUPTED = "running", "completed", "failed", "interrupted"
 
 
@@ -196,8 +198,16 @@ class Run:
             self.set_status(INTERRUPTED, seconds=round(time.perf_counter() - start, 2))
             raise
         except BaseException as exc:
-            self.set_status(FAILED, error=f"{type(exc).__name__}: {exc}"[:500],
-                            seconds=round(time.perf_counter() - start, 2))
+            try:
+                self.set_status(FAILED, error=f"{type(exc).__name__}: {exc}"[:500],
+                                seconds=round(time.perf_counter() - start, 2))
+                marked = True
+            except OSError:  # a full disk may refuse even that: the status stays "running"
+                marked = False
+            if isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+                raise RunDirError(f"cannot write the run directory {self.path}: "
+                                  f"{exc.strerror or exc} (the run is "
+                                  f"{'marked failed' if marked else 'left unfinished'})") from exc
             raise
 
     # --- files ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import csv
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Iterator, Mapping
 from importlib.util import find_spec
@@ -32,6 +33,17 @@ ARTIFACTS = ("report.md", "report.html", "config.json", "metrics.json", "search.
              "cv_results.csv", "summary.csv", "cv_summary.json", "best_config.yaml",
              "comparison.csv", "history.csv", "predictions.csv", "forecast.csv", "model.keras")
 BATCH = 100  # params per log_batch call (MLflow's limit); metrics go 1000 at a time
+
+
+TELEMETRY_OPT_OUT = "MLFLOW_DISABLE_TELEMETRY"  # MLflow 3 also honours DO_NOT_TRACK=true
+
+
+def opt_out_of_telemetry() -> None:
+    """MLflow 3 sends usage telemetry unless told not to; regapps tells it not to, before MLflow
+    is imported (it decides then), unless the user set MLFLOW_DISABLE_TELEMETRY or DO_NOT_TRACK
+    themselves."""
+    if TELEMETRY_OPT_OUT not in os.environ and "DO_NOT_TRACK" not in os.environ:
+        os.environ[TELEMETRY_OPT_OUT] = "true"
 
 
 def require_mlflow() -> None:
@@ -51,6 +63,7 @@ class Tracker:
 
     def __init__(self, uri: str, app: str, command: str):
         require_mlflow()
+        opt_out_of_telemetry()
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 

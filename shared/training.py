@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checks import check_monitor, logged_names
 from .config import ExperimentConfig
 from .model_pool import ModelPool, assign, pool_key, tunable_variables, values
 from .optimizers import build_optimizer
@@ -91,6 +92,7 @@ class Trainer:
         train_cfg = self.train_cfg = config.training
         self.monitor = (train_cfg.monitor if validation_data is not None
                         else train_cfg.monitor.removeprefix("val_"))
+        check_monitor(self.monitor, logged_names(metrics, validation_data is not None))  # before any epoch
         schedule = build_schedule(config.schedule, config.optimizer.learning_rate,
                                   steps_per_epoch=steps_per_epoch, epochs=train_cfg.epochs,
                                   monitor=self.monitor)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from regapps.shared import distribute, plots
+from regapps.shared.checks import check_trainable
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
@@ -32,6 +33,7 @@ def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | Non
     (under ``runs_dir/image``, or under ``folder`` when given, e.g. a cv run's refit)."""
     distribute.check(config.training)
     data = data or load_image_data(config.data.dataset, config.data.data_dir)
+    check_trainable(data, config.training, split_indices, ["accuracy"])  # before a run directory exists
     run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}",
                      folder=folder)
     with run.guard():

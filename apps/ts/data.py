@@ -14,6 +14,7 @@ import csv
 import hashlib
 import logging
 import lzma
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
     if len(raw) == 0:
         raise DataError(f"{where} has no rows")
     notes: list[str] = []
-    dates = _parse_dates(raw[date_name], where, date_name)
+    dates = _parse_dates(raw[date_name], where, date_name, notes)
     frame = pd.DataFrame(index=dates)
     frame["target"] = _numeric(raw[target_name], where, target_name)
     for name, key in PRICE_COLUMNS.items():
@@ -186,9 +187,26 @@ def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
     return TsData(frame=frame, source=where, target_name=target_name, notes=notes)
 
 
-def _parse_dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:
+# How a date's day part is written: each family reads its own way, and a column may not mix them
+# (per element, "05/01/2020" beside "2020-01-31" would be read month first and "31/01/2020" day
+# first: days and months swapped without a word).
+SLASHED = "day or month first (31/01/2020, 01/31/2020)"
+DATE_FAMILIES = {
+    "year first (2020-01-31)": re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"),
+    SLASHED: re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$"),
+    "compact (20200131)": re.compile(r"^\d{8}$"),
+}
+OTHER_DATES = "another form (a month name, ...)"
+
+
+def _parse_dates(column: pd.Series, where: str, name: str, notes: list[str]) -> pd.DatetimeIndex:
     """Dates keep their local wall-clock time: a trailing UTC offset (yfinance writes
-    ``2020-01-02 00:00:00-05:00``) is dropped rather than converted, so days stay days."""
+    ``2020-01-02 00:00:00-05:00``) is dropped rather than converted, so days stay days.
+
+    A column writes its dates one way: mixed forms (``2020-01-31`` beside ``31/01/2020``) are
+    refused, naming the first row of each. Day-or-month-first dates are read day first when a
+    first field is above 12, month first otherwise (with a note when nothing tells them apart);
+    a column whose fields say both is refused."""
     text = column.astype(str).str.strip()
     naive = text.str.replace(r"(?:[+-]\d{2}:?\d{2}|Z)$", "", regex=True)
     parsed = pd.to_datetime(naive, errors="coerce", format="mixed")
@@ -196,7 +214,35 @@ def _parse_dates(column: pd.Series, where: str, name: str) -> pd.DatetimeIndex:
     if bad.any():
         row = int(np.argmax(bad))
         raise DataError(f"{where}: {name} value {text.iloc[row]!r} (data row {row + 1}) is not a date")
+    day_part = naive.str.split(r"[ T]", n=1, regex=True).str[0]
+    family = pd.Series(OTHER_DATES, index=day_part.index)
+    for label, pattern in reversed(DATE_FAMILIES.items()):
+        family[day_part.str.match(pattern).to_numpy()] = label
+    forms = list(dict.fromkeys(family))
+    if len(forms) > 1:
+        rows = [int(np.argmax((family == form).to_numpy())) for form in forms]
+        firsts = [f"{form} from data row {row + 1} ({text.iloc[row]!r})" for form, row in zip(forms, rows)]
+        raise DataError(f"{where}: column {name!r} mixes date forms, so days and months could be "
+                        f"swapped: {'; '.join(firsts[:3])}; write every date one way (YYYY-MM-DD)")
+    if forms == [SLASHED] and _day_first(day_part, where, name, notes):
+        parsed = pd.to_datetime(naive, errors="coerce", format="mixed", dayfirst=True)
     return pd.DatetimeIndex(parsed)
+
+
+def _day_first(day_part: pd.Series, where: str, name: str, notes: list[str]) -> bool:
+    """Whether ``31/01/2020``-style dates put the day first: a first field above 12 says so, a
+    second field above 12 says month first, both (in different rows) is a contradiction."""
+    fields = day_part.str.extract(r"^(\d{1,2})[-/.](\d{1,2})[-/.]").astype(int)
+    day_first, month_first = (fields[0] > 12).to_numpy(), (fields[1] > 12).to_numpy()
+    if day_first.any() and month_first.any():
+        a, b = int(np.argmax(day_first)), int(np.argmax(month_first))
+        raise DataError(f"{where}: column {name!r} has dates with the day first (data row {a + 1}: "
+                        f"{day_part.iloc[a]!r}) and with the month first (data row {b + 1}: "
+                        f"{day_part.iloc[b]!r}); write every date one way (YYYY-MM-DD)")
+    if not day_first.any() and not month_first.any():
+        notes.append(f"{where}: column {name!r} has dates such as {day_part.iloc[0]!r} that read either "
+                     "way; read them month first (MM/DD/YYYY)")
+    return bool(day_first.any())
 
 
 def _numeric(column: pd.Series, where: str, name: str) -> np.ndarray:

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import plots
-from ..config import ExperimentConfig, build_config, write_config_file
-from ..errors import RunDirError
+from ..config import ExperimentConfig, build_config, shape_of, write_config_file
+from ..errors import ConfigError, RunDirError
 from ..report import Report, metrics_rows
 from ..runs import COMPLETED, Run
 from .search import CVTask, OnTrial, Progress, SearchPlan, Summary, run_search, summarize
+from .space import validate_space
 from .trials import TrialStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,14 +66,56 @@ def saved_search(run_dir: Path, cls: type[ExperimentConfig], app: str | None = N
     run = _unfinished_cv_run(run_dir, app)
     try:
         saved = json.loads(run.file("search.json").read_text(encoding="utf-8"))
-        base, plan = dict(saved["base"]), SearchPlan(**saved["plan"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise RunDirError(f"{run_dir} is not a cv run (no readable search.json)") from exc
+    where = run.file("search.json")
+    if not isinstance(saved, dict) or not isinstance(saved.get("base"), dict) or not isinstance(saved.get("plan"), dict):
+        raise RunDirError(f"{where}: expected a mapping with 'base' and 'plan' mappings (it does not "
+                          "fit this version of regapps)")
+    base = dict(saved["base"])
     try:
-        cls.model_validate({k: v for k, v in base.items() if k != "search"})
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise RunDirError(f"{run_dir}: its saved settings are not valid for this version") from exc
+        config = cls.from_saved({k: v for k, v in base.items() if k != "search"}, source=str(where))
+        if not isinstance(base.get("training"), dict):
+            raise ConfigError(f"{where} does not fit this version of regapps: base.training: missing")
+        plan = checked_plan(saved["plan"], where)
+        validate_space(cls, config.to_dict(), plan.space, f"{where}: plan.space")
+    except ConfigError as exc:
+        raise RunDirError(str(exc)) from exc
     return base, plan
+
+
+_PLAN_FIELDS = {"space": dict, "candidates": list, "search": str, "folds": int, "seeds": list,
+                "max_epochs": int, "eta": int}
+_KINDS = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
+
+
+def checked_plan(saved: Mapping[str, Any], where: Path) -> SearchPlan:
+    """The search plan a cv run saved, each value of the shape this version writes."""
+    def bad(key: str, allowed: str) -> ConfigError:
+        return ConfigError(f"{where} does not fit this version of regapps: plan.{key}: expected {allowed}")
+
+    unknown = sorted(set(saved) - set(_PLAN_FIELDS))
+    if unknown:
+        raise bad(unknown[0], "no such key (allowed: " + ", ".join(_PLAN_FIELDS) + ")")
+    saved = {"eta": 3, **saved}  # SearchPlan's default, for a plan saved without it
+    for key, kind in _PLAN_FIELDS.items():
+        value = saved.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise bad(key, f"{_KINDS[kind]}, not {shape_of(value)}")
+    space, candidates = saved["space"], saved["candidates"]
+    if not space or not all(isinstance(v, list) and v for v in space.values()):
+        raise bad("space", "a mapping of keys to non-empty lists of values")
+    if not candidates or not all(isinstance(c, dict) and set(c) == set(space)
+                                 and all(c[k] in space[k] for k in space) for c in candidates):
+        raise bad("candidates", "a list of candidates, each a value from the space for every key")
+    if saved["search"] not in SEARCHES:
+        raise bad("search", "one of " + ", ".join(SEARCHES))
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in saved["seeds"]) or not saved["seeds"]:
+        raise bad("seeds", "a non-empty list of seeds (integers >= 0)")
+    for key, least in (("folds", 2), ("max_epochs", 1), ("eta", 2)):
+        if saved[key] < least:
+            raise bad(key, f"an integer >= {least}")
+    return SearchPlan(**saved)
 
 
 def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path,
@@ -111,7 +154,7 @@ def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir:
         run.write_csv("summary.csv", summary.rows)
         best_params = {k: summary.best[k] for k in plan.space}
         best_config = build_config(spec.config_cls, base=base,
-                                   flags={**best_params, "training.seed": plan.seeds[0]})
+                                   values={**best_params, "training.seed": plan.seeds[0]})
         write_config_file(best_config, run.file("best_config.yaml"))
         images = _plots(run, plan, summary, spec.task.metric)
         refit = spec.refit(best_config, run.path)
@@ -175,7 +218,6 @@ SEARCHES = ("grid", "random", "halving")
 def make_plan(cls: type[ExperimentConfig], base: Mapping[str, Any], *, grid: list[str],
               search: str, n_iter: int, folds: int, seeds: int, eta: int, seed: int) -> SearchPlan:
     """Validate everything a cv run needs before anything loads or trains."""
-    from ..errors import ConfigError
     from .space import candidates, parse_grid, space_from_mapping, validate_space
 
     if search not in SEARCHES:
@@ -189,9 +231,10 @@ def make_plan(cls: type[ExperimentConfig], base: Mapping[str, Any], *, grid: lis
     if eta < 2:
         raise ConfigError(f"--eta must be at least 2, got {eta}")
     base = dict(base)
-    file_space = base.pop("search", None) or {}
-    space = parse_grid(grid) if grid else space_from_mapping(file_space)
-    validate_space(cls, base, space)
+    file_space = base.pop("search", None)
+    saved = space_from_mapping(file_space) if file_space is not None else {}  # its shape, always
+    space = parse_grid(grid) if grid else saved
+    validate_space(cls, base, space, "--grid" if grid or file_space is None else "search:")
     cands = candidates(space, search, n_iter, seed)
     max_epochs = build_config(cls, base=base).training.epochs
     plan = SearchPlan(space=space, candidates=cands, search=search, folds=folds,

@@ -151,10 +151,10 @@ OnTrial = Callable[[Mapping[str, Any], TrialResult], None]  # a recorded trial, 
 
 def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: Mapping[str, Any],
                  seed: int, tensorboard_dir: Path | None = None) -> ExperimentConfig:
-    flags: dict[str, Any] = {**params, "training.seed": seed}
+    values: dict[str, Any] = {**params, "training.seed": seed}  # a candidate's None is a value
     if tensorboard_dir is not None:
-        flags["training.tensorboard_dir"] = str(tensorboard_dir)
-    return build_config(cls, base=base, flags=flags)
+        values["training.tensorboard_dir"] = str(tensorboard_dir)
+    return build_config(cls, base=base, values=values)
 
 
 def trial_name(cand: int, fold: int, seed: int, rung: int = 0) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..config import ExperimentConfig, build_config, parse_value
+from ..config import ExperimentConfig, build_config, parse_value, shape_of
 from ..errors import ConfigError
 
 ALIASES = {
@@ -44,14 +44,24 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
     return space
 
 
-def space_from_mapping(mapping: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """A config file's ``search: {key: [values]}`` section."""
+def space_from_mapping(mapping: Any) -> dict[str, list[Any]]:
+    """A config file's ``search: {key: [values]}`` section: a mapping of keys to lists."""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError("search: expected a mapping of keys to lists of values "
+                          f"(search: {{l2: [0, 1e-4]}}), not {shape_of(mapping)}")
     space: dict[str, list[Any]] = {}
     for key, values in mapping.items():
-        vals = values if isinstance(values, list) else [values]
-        if not vals:
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"search: keys are dotted names or aliases such as l2, not {key!r}")
+        if not isinstance(values, list):
+            raise ConfigError(f"search.{key}: expected a list of values ({key}: [a, b]), "
+                              f"not {shape_of(values)}")
+        if not values:
             raise ConfigError(f"search space key {key!r} has no values")
-        space[canonical_key(str(key))] = _dedupe(vals)
+        name = canonical_key(key.strip())
+        if name in space:
+            raise ConfigError(f"search: {name} is given twice")
+        space[name] = _dedupe(values)
     return space
 
 
@@ -64,16 +74,18 @@ def _dedupe(values: list[Any]) -> list[Any]:
 
 
 def validate_space(cls: type[ExperimentConfig], base: Mapping[str, Any],
-                   space: Mapping[str, list[Any]]) -> None:
-    """Build the config once per (key, value) so a bad value fails before any training."""
+                   space: Mapping[str, list[Any]], label: str = "--grid") -> None:
+    """Build the config once per (key, value) so a bad value fails before any training (a value
+    is set as given: ``null`` is a value, not "not given"). ``label`` names where the space came
+    from in errors."""
     if not space:
         raise ConfigError("the search space is empty: give at least one --grid key=v1,v2")
     for key, values in space.items():
         for value in values:
             try:
-                build_config(cls, base=base, flags={key: value})
+                build_config(cls, base=base, values={key: value})
             except ConfigError as exc:
-                raise ConfigError(f"--grid {exc}") from exc
+                raise ConfigError(f"{label} {exc}") from exc
 
 
 def candidates(space: Mapping[str, list[Any]], search: str, n_iter: int, seed: int) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_classes
 from ..errors import ConfigError
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -14,6 +15,7 @@ def stratified_kfold(y: np.ndarray, folds: int, seed: int) -> list[Split]:
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
+    check_classes(y, [])
     counts = np.bincount(np.asarray(y))
     smallest = int(counts[counts > 0].min())
     if folds > smallest:

@@ -4,11 +4,12 @@ file name, flag or value."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import pytest
 
-from .world import World
+from .world import World, mounted
 
 Argv = Callable[[World], list[str]]
 
@@ -19,6 +20,7 @@ class Case:
     argv: Argv
     needles: tuple[str, ...]
     patch: Callable[[pytest.MonkeyPatch], None] | None = field(default=None)
+    within: Callable[[World], AbstractContextManager[object]] | None = field(default=None)  # e.g. a mount
 
 
 def _runs(w: World) -> list[str]:
@@ -50,6 +52,15 @@ def _empty_yahoo(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(yahoo, "ensure_reachable", lambda *a, **k: None)
     monkeypatch.setattr(yfinance, "download", lambda *a, **k: pd.DataFrame())
+
+
+def _read_only(w: World) -> AbstractContextManager[object]:
+    """The world's ``readonly/`` folder on a read-only mount: root cannot write there either."""
+    return mounted(w.root / "readonly", "read-only")
+
+
+def read_only_runs(w: World) -> str:
+    return str(w.root / "readonly" / "runs")
 
 
 DIGITS = ("--dataset", "digits")
@@ -95,6 +106,38 @@ CASES: list[Case] = [
     Case("image/config-png", image_train("--config", f("picture.png")), ("picture.png",)),
     Case("image/runs-dir-under-a-file", lambda w: ["image", "train", *DIGITS, "--epochs", "1",
                                                   "--runs-dir", w.f("blocker") + "/runs"], ("blocker",)),
+    Case("image/runs-dir-read-only", cmd("image", "train", *DIGITS, "--epochs", "1", "--runs-dir", read_only_runs,
+                                         runs=False), ("--runs-dir", "readonly", "read-only file system"), within=_read_only),
+    # --- image: values of the wrong shape, in files, --set, --grid, search: and saved runs -------
+    Case("image/config-preset-is-a-list", image_train("--config", f("preset-list.yaml")),
+         ("model.preset", "valid string", "not a list")),
+    Case("image/config-number-is-a-mapping", image_train("--config", f("epochs-mapping.yaml")),
+         ("training.epochs", "valid integer", "not a mapping")),
+    Case("image/config-section-is-a-number", image_train("--config", f("section-scalar.toml")),
+         ("training=5", "expected a section")),
+    Case("image/config-number-is-true", image_train("--config", f("epochs-true.json")),
+         ("training.epochs=true", "not true or false")),
+    Case("image/set-preset-to-a-list", image_train("--set", 'model.preset=["fast"]'), ("model.preset", "not a list")),
+    Case("image/set-number-to-a-mapping", image_train("--set", 'training.epochs={"a": 1}'),
+         ("training.epochs", "not a mapping")),
+    Case("image/set-number-to-true", image_train("--set", "regularization.l2=true"),
+         ("regularization.l2=true", "not true or false")),
+    Case("image/set-section-to-a-number", image_train("--set", "training=3"), ("training=3", "expected a section")),
+    Case("image/config-of-another-version", image_train("--config", lambda w: w.run("image", "oldkeys") + "/config.json"),
+         ("unknown key 'training.warmup'",)),
+    Case("image/resume-config-of-another-version", cmd("image", "train", "--resume", r("image", "oldkeys"), runs=False),
+         ("config.json", "does not fit this version", "training.warmup")),
+    Case("image/resume-config-of-another-shape", cmd("image", "train", "--resume", r("image", "oldshape"), runs=False),
+         ("config.json", "model.preset", "not a list")),
+    Case("image/resume-config-is-a-list", cmd("image", "train", "--resume", r("image", "listcfg"), runs=False),
+         ("config.json", "mapping of sections", "not a list")),
+    Case("image/resume-meta-is-a-list", cmd("image", "train", "--resume", r("image", "metalist"), runs=False),
+         ("config.json", "meta", "mapping")),
+    Case("image/monitor-not-logged", image_train(*DIGITS, "--set", "training.monitor=val_auc"),
+         ("training.monitor='val_auc'", "val_accuracy")),
+    Case("image/one-class-folder", image_train("--data-dir", f("onecls")), ("onecls", "only one class", "'cat'")),
+    Case("image/class-split-away", image_train("--data-dir", f("splitaway")),
+         ("splitaway", "'bird'", "leaves none of them for training", "validation_split")),
     # --- image: run directories ----------------------------------------------------------------
     Case("image/evaluate-text-run", cmd("image", "evaluate", r("text", "done"), runs=False), ("'text'", "'image'")),
     Case("image/evaluate-interrupted-run", cmd("image", "evaluate", r("image", "cut"), runs=False),
@@ -131,6 +174,23 @@ CASES: list[Case] = [
          ("--n-iter",)),
     Case("image-cv/empty-search-in-config", cmd("image", "cv", *DIGITS, "--config", f("emptyspace.yaml")),
          ("l2", "no values")),
+    Case("image-cv/search-is-a-list", cmd("image", "cv", *DIGITS, "--config", f("search-list.yaml")),
+         ("search:", "mapping of keys to lists", "not a list")),
+    Case("image-cv/search-value-not-a-list", cmd("image", "cv", *DIGITS, "--config", f("search-scalar.yaml")),
+         ("search.l2", "list of values", "not a number")),
+    Case("image-cv/search-value-a-mapping", cmd("image", "cv", *DIGITS, "--config", f("search-mapping.yaml")),
+         ("search.l2", "not a mapping")),
+    Case("image-cv/search-null-value", cmd("image", "cv", *DIGITS, "--config", f("search-null.yaml")),
+         ("search:", "regularization.l2=null", "valid number")),
+    Case("image-cv/search-key-twice", cmd("image", "cv", *DIGITS, "--config", f("search-twice.yaml")),
+         ("regularization.l2", "twice")),
+    Case("image-cv/grid-preset-a-list", cmd("image", "cv", *DIGITS, "--grid", "model.preset=[1],article"),
+         ("--grid model.preset", "not a list")),
+    Case("image-cv/resume-plan-of-another-shape", cmd("image", "cv", "--resume", r("image", "cvoldplan")),
+         ("search.json", "plan.space", "not a list")),
+    Case("image-cv/resume-base-without-training", cmd("image", "cv", "--resume", r("image", "cvnotraining")),
+         ("search.json", "base.training")),
+    Case("image-cv/one-class-folder", cmd("image", "cv", "--data-dir", f("onecls"), *GRID), ("only one class",)),
     Case("image-cv/resume-train-run", cmd("image", "cv", *DIGITS, *GRID, "--resume", r("image", "done")), ("is not a cv run",)),
     Case("image-cv/resume-finished-cv", cmd("image", "cv", *DIGITS, *GRID, "--resume", r("image", "cvdone")),
          ("already finished",)),
@@ -163,6 +223,12 @@ CASES: list[Case] = [
     Case("text/embedding-not-a-number", cmd("text", "train", "--embedding-dim", "x"), ("--embedding-dim",)),
     Case("text/unknown-pooling", cmd("text", "train", "--pooling", "lstm"), ("model.pooling='lstm'",)),
     Case("text/unknown-dataset", cmd("text", "train", "--dataset", "sst2"), ("sst2",)),
+    Case("text/config-section-is-a-list", cmd("text", "train", "--config", f("sections-list.yaml")),
+         ("training", "expected a section", "not a list")),
+    Case("text/set-pooling-to-a-list", cmd("text", "train", "--set", 'model.pooling=["conv"]'),
+         ("model.pooling", "not a list")),
+    Case("text/runs-dir-read-only", cmd("text", "train", "--csv", f("reviews.csv"), "--runs-dir", read_only_runs,
+                                        runs=False), ("--runs-dir", "read-only file system"), within=_read_only),
     Case("text/runs-dir-under-a-file", lambda w: ["text", "train", "--csv", w.f("reviews.csv"), "--epochs", "1",
                                                  "--runs-dir", w.f("blocker") + "/runs"], ("blocker",)),
     Case("text/predict-non-utf8-file", cmd("text", "predict", r("text", "done"), "--file", f("latin1.txt"), runs=False),
@@ -177,6 +243,8 @@ CASES: list[Case] = [
     Case("text-cv/grid-unknown-pooling", cmd("text", "cv", "--csv", f("reviews.csv"), "--grid", "model.pooling=lstm,average"),
          ("model.pooling='lstm'",)),
     Case("text-cv/grid-malformed", cmd("text", "cv", "--csv", f("reviews.csv"), "--grid", "=1,2"), ("--grid", "'=1,2'")),
+    Case("text-cv/search-is-a-list", cmd("text", "cv", "--csv", f("reviews.csv"), "--config", f("search-list.yaml")),
+         ("search:", "not a list")),
     Case("text-cv/resume-image-cv", cmd("text", "cv", "--csv", f("reviews.csv"), *GRID, "--resume", r("image", "cvdone")),
          ("'image'", "'text'")),
     Case("text-compare/empty-list", cmd("text", "compare", "--csv", f("reviews.csv"), "--optimizers", ","),
@@ -205,11 +273,20 @@ CASES: list[Case] = [
     Case("ts/bad-start-date", cmd("ts", "backtest", "--csv", f("long.csv"), "--start", "2020-13-01"),
          ("data.start", "2020-13-01")),
     Case("ts/unknown-interval", cmd("ts", "backtest", "--interval", "5m"), ("data.interval", "5m")),
+    Case("ts/set-ticker-to-a-list", cmd("ts", "backtest", "--set", "data.ticker=[1]"), ("data.ticker", "not a list")),
+    Case("ts/set-lookback-to-true", cmd("ts", "backtest", "--set", "model.lookback=true"),
+         ("model.lookback=true", "not true or false")),
+    Case("ts/config-section-is-a-number", cmd("ts", "backtest", "--config", f("section-scalar.toml")),
+         ("training=5", "expected a section")),
+    Case("ts/runs-dir-read-only", cmd("ts", "backtest", "--csv", f("long.csv"), "--runs-dir", read_only_runs,
+                                      runs=False), ("--runs-dir", "read-only file system"), within=_read_only),
     Case("ts/runs-dir-under-a-file", lambda w: ["ts", "backtest", "--csv", w.f("long.csv"), "--epochs", "1",
                                                "--runs-dir", w.f("blocker") + "/runs"], ("blocker",)),
     Case("ts-cv/grid-out-of-range", cmd("ts", "cv", "--csv", f("long.csv"), "--grid", "model.lookback=1,10"),
          ("model.lookback=1",)),
     Case("ts-cv/grid-empty-values", cmd("ts", "cv", "--csv", f("long.csv"), "--grid", "l2=,"), ("--grid l2",)),
+    Case("ts-cv/search-value-not-a-list", cmd("ts", "cv", "--csv", f("long.csv"), "--config", f("search-scalar.yaml")),
+         ("search.l2", "list of values")),
     Case("ts-cv/resume-backtest-run", cmd("ts", "cv", "--csv", f("long.csv"), *GRID, "--resume", r("ts", "done")),
          ("not a cv run",)),
     Case("ts-compare/unknown-optimizer", cmd("ts", "compare", "--csv", f("long.csv"), "--optimizers", "sgd,foo"),

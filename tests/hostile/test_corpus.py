@@ -3,6 +3,7 @@ offending input, with no traceback, and leaves every existing run, cache and inp
 was (no new run directory either). The real CLI runs in-process."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -39,7 +40,8 @@ def test_hostile_input(case_id: str, template: Path, cli: Any, tmp_path: Path,
     monkeypatch.chdir(world.root)  # a stray default ./runs would land in the snapshot
     if case.patch is not None:
         case.patch(monkeypatch)
-    before = snapshot(world.root)
-    result = cli(*case.argv(world))
-    assert_one_error(result, *case.needles)
-    assert snapshot(world.root) == before
+    with case.within(world) if case.within is not None else contextlib.nullcontext():
+        before = snapshot(world.root)
+        result = cli(*case.argv(world))
+        assert_one_error(result, *case.needles)
+        assert snapshot(world.root) == before

@@ -3,12 +3,14 @@ running), a download cache, and a folder of hostile files. Everything is snapsho
 after a case, so a case that changes or adds any file fails."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import os
 import pickle
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +43,39 @@ class World:
     def run(self, app: str, name: str) -> str:
         """Path of an existing run directory, as a CLI argument."""
         return str(self.runs / app / f"{STAMP}-{name}")
+
+
+def _mount(*args: str) -> None:
+    import subprocess
+
+    import pytest
+
+    try:
+        done = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("needs mount(8)")
+    if done.returncode != 0:
+        pytest.skip(f"mounting is not permitted here: {done.stderr.strip()[:200]}")
+
+
+@contextlib.contextmanager
+def mounted(folder: Path, kind: str) -> Iterator[Path]:
+    """``folder`` with a file system mounted on it for the block: ``read-only`` (the folder
+    bind-mounted onto itself read-only, which binds root too, unlike permission bits) or ``full``
+    (a 64 KiB tmpfs, too small for a run). Skips where mounting is not permitted (not root)."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if kind == "read-only":
+            _mount("--bind", str(folder), str(folder))
+            _mount("-o", "remount,ro,bind", str(folder))
+        else:
+            _mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder))
+        yield folder
+    finally:
+        while subprocess.run(["umount", str(folder)], capture_output=True).returncode == 0:
+            pass  # a bind mount whose remount failed is unmounted too
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -131,6 +166,22 @@ def _write_runs(runs: Path) -> None:
     _run(runs, "text", "cut", "train", "interrupted", text_meta)
     _run(runs, "text", "lambda", "train", "completed", text_meta, {"model.keras": model_bytes("lambda")})
     _run(runs, "ts", "done", "backtest", "completed", {"meta": {}}, {"metrics.json": b"{}"})
+    # saved by another version, or edited: keys and shapes this version does not take
+    older = json.loads(json.dumps(config))
+    older["training"]["warmup"] = 3
+    _run(runs, "image", "oldkeys", "train", "interrupted", older, checkpoint)
+    reshaped = json.loads(json.dumps(config))
+    reshaped["model"]["preset"] = ["article"]
+    _run(runs, "image", "oldshape", "train", "interrupted", reshaped, checkpoint)
+    _run(runs, "image", "listcfg", "train", "interrupted", None, {"config.json": b"[1, 2]\n"})
+    _run(runs, "image", "metalist", "train", "interrupted", {**config, "meta": [1]}, checkpoint)
+    base = {k: v for k, v in config.items() if k != "meta"}
+    plan = {"space": {"regularization.l2": [0, 0.001]}, "candidates": [{"regularization.l2": 0},
+            {"regularization.l2": 0.001}], "search": "grid", "folds": 2, "seeds": [42], "max_epochs": 2, "eta": 3}
+    _run(runs, "image", "cvoldplan", "cv", "interrupted", None, {"search.json": json.dumps(
+        {"app": "image", "plan": {**plan, "space": ["regularization.l2"]}, "base": base}).encode()})
+    _run(runs, "image", "cvnotraining", "cv", "interrupted", None, {"search.json": json.dumps(
+        {"app": "image", "plan": plan, "base": {k: v for k, v in base.items() if k != "training"}}).encode()})
 
 
 # --- hostile input files ------------------------------------------------------------------------
@@ -170,6 +221,8 @@ def _write_inputs(folder: Path) -> None:
     write_image_tree(folder / "imgs" / "train", {"cat": 2, "dog": 2})
     (folder / "imgs" / "train" / "dog" / "broken.png").write_bytes(PNG + b"\x00" * 20)
     write_image_tree(folder / "imgs0" / "train", {"cat": 2, "dog": 2})
+    write_image_tree(folder / "onecls" / "train", {"cat": 6})
+    write_image_tree(folder / "splitaway" / "train", {"cat": 6, "dog": 6, "bird": 1})  # bird: validation
     (folder / "imgs0" / "train" / "cat" / "zero.png").write_bytes(b"")
     # config files
     w("cut.yaml", b"training:\n  epochs: [3, 4\n")
@@ -180,6 +233,17 @@ def _write_inputs(folder: Path) -> None:
     w("empty.json", b"")
     w("emptyspace.yaml", b"search:\n  l2: []\n")
     w("deep.json", b"[" * 50_000)
+    # config values of the wrong shape
+    w("preset-list.yaml", b"model:\n  preset: [fast]\n")
+    w("epochs-mapping.yaml", b"training:\n  epochs: {a: 1}\n")
+    w("section-scalar.toml", b"training = 5\n")
+    w("epochs-true.json", b'{"training": {"epochs": true}}')
+    w("sections-list.yaml", b"training: [1, 2]\n")
+    w("search-list.yaml", b"search: [l2, dropout]\n")
+    w("search-scalar.yaml", b"search:\n  l2: 0.001\n")
+    w("search-mapping.yaml", b"search:\n  l2: {low: 0, high: 1}\n")
+    w("search-null.yaml", b"search:\n  l2: [0, null]\n")
+    w("search-twice.yaml", b"search:\n  l2: [0]\n  regularization.l2: [1]\n")
     # text
     w("header-only.csv", b"text,label\n")
     w("quote.csv", b'text,label\n"a review that never ends,1\n')

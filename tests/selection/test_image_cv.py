@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -45,9 +46,32 @@ def test_best_config_trains_with_train_config(cv_run: dict[str, Any], cli: Any, 
     assert config["optimizer"]["learning_rate"] == 1e-3 and config["data"]["dataset"] == "digits"
 
 
+def require_chromium() -> str:
+    """Debian's chromium, or a skip: a failure under CI=true, where .ci/run installs it and a
+    skipped report test would let a broken report through."""
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but chromium is not installed: the report-rendering test cannot "
+                        "be skipped in CI (.ci/run installs it: apt-get install chromium)")
+        pytest.skip("needs Debian's chromium (.ci/run installs it)")
+    return found
+
+
+def test_missing_chromium_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but chromium is not installed"):
+        require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_chromium()
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_report_html_renders_with_images(cv_run: dict[str, Any], tmp_path: Path) -> None:
+def test_report_html_renders_with_images(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    chromium = require_chromium()  # before the cv run it needs is made
+    cv_run: dict[str, Any] = request.getfixturevalue("cv_run")
     report = Path(cv_run["run_dir"]) / "report.html"
     page = report.read_text()
     assert "http://" not in page and "https://" not in page  # self-contained
@@ -59,7 +83,7 @@ def test_report_html_renders_with_images(cv_run: dict[str, Any], tmp_path: Path)
         "const tables = document.querySelectorAll('table').length;"
         "document.body.setAttribute('data-probe', `images=${imgs.length};loaded=${ok};tables=${tables}`);"
         "});</script></body>")))
-    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                           "--virtual-time-budget=5000", probe.as_uri()],
                          capture_output=True, text=True, timeout=120)
     match = re.search(r'data-probe="images=(\d+);loaded=(\d+);tables=(\d+)"', out.stdout)

@@ -110,3 +110,42 @@ def test_app_defaults_survive_a_partial_section() -> None:
     assert (cfg.training.epochs, cfg.training.seed) == (7, 3)
     assert build_config(_AppConfig, flags={"regularization.l2": 0.0}).regularization.l2 == 0.0
     assert _AppConfig.model_validate(cfg.to_dict()) == cfg  # a saved config reads back unchanged
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ("training.epochs=true", "training.epochs=true: Input should be a number, not true or false"),
+    ("regularization.l2=false", "regularization.l2=false: Input should be a number"),
+    ('training.epochs={"a": 1}', "training.epochs: Input should be a valid integer, not a mapping"),
+    ('optimizer.name=["adam"]', "optimizer.name: Input should be a valid string, not a list"),
+    ("training=3", "training=3: expected a section: a mapping of epochs, batch_size"),
+    ("schedule=[1]", "schedule: expected a section: a mapping of name, warmup_epochs"),
+])
+def test_values_of_the_wrong_shape_name_the_key(item: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_config(ExperimentConfig, sets=[item])
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_booleans_still_go_where_booleans_belong() -> None:
+    cfg = build_config(ExperimentConfig, sets=["regularization.batchnorm=true", "training.early_stopping=false"])
+    assert cfg.regularization.batchnorm is True and cfg.training.early_stopping is False
+
+
+def test_values_are_set_as_given_flags_are_not() -> None:
+    base = {"optimizer": {"momentum": 0.5}}
+    assert build_config(ExperimentConfig, base=base, flags={"optimizer.momentum": None}).optimizer.momentum == 0.5
+    assert build_config(ExperimentConfig, base=base, values={"optimizer.momentum": None}).optimizer.momentum is None
+    with pytest.raises(ConfigError, match="regularization.l2=null: Input should be a valid number"):
+        build_config(ExperimentConfig, values={"regularization.l2": None})
+
+
+@pytest.mark.parametrize("tree, fragment", [
+    ([1, 2], "run/config.json must hold a mapping of sections, not a list"),
+    ({"training": {"warmup": 3}}, "run/config.json does not fit this version of regapps: unknown key "
+                                  "'training.warmup'"),
+    ({"optimizer": {"name": {"adam": 1}}, "meta": {}}, "optimizer.name: Input should be a valid string, not a mapping"),
+])
+def test_saved_configs_of_other_versions(tree: object, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ExperimentConfig.from_saved(tree, source="run/config.json")
+    assert fragment in str(info.value)

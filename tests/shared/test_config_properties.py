@@ -42,3 +42,35 @@ def test_config_file_bytes(tmp_path_factory: object, suffix: str, data: bytes) -
             assert "\n" not in str(exc).strip()
             continue
         assert cls.model_validate(config.to_dict()) == config
+
+
+GRID_KEYS = ["l2", "dropout", "optimizer", "model.preset", "training", "training.epochs", "search", "data.ticker"]
+GRID_VALUES = ["0", "1e-3", "[1]", '{"a": 1}', "null", "true", "fast", "adam", "", "2", "[]"]
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(KEYS), trees, max_size=4),
+       st.lists(st.tuples(st.sampled_from(GRID_KEYS), st.lists(st.sampled_from(GRID_VALUES), max_size=3)),
+                max_size=2),
+       st.lists(st.tuples(st.sampled_from(GRID_KEYS + ["model", "regularization.l2"]),
+                          st.sampled_from(GRID_VALUES)), max_size=2))
+@example({"search": ["l2"]}, [], [])
+@example({"search": {"l2": None}}, [], [])
+@example({"model": {"preset": ["fast"]}}, [], [])
+@example({}, [("model.preset", ["[1]", "fast"])], [])
+@example({}, [], [("model.preset", "[1]")])
+def test_cv_boundaries(tmp_path_factory: object, tree: dict, grid: list, sets: list) -> None:
+    """Whatever a config file's sections and `search:` mapping, `--grid` and `--set` hold, the cv
+    command's plan is made or ConfigError says why in one line; nothing else escapes."""
+    from regapps.apps.options import base_tree
+    from regapps.shared.selection.runner import make_plan
+
+    path = Path(tmp_path_factory.mktemp("cfg")) / "config.json"  # type: ignore[attr-defined]
+    path.write_text(json.dumps(tree))
+    items = [f"{k}={','.join(v)}" for k, v in grid]
+    for cls in (ImageConfig, TsConfig):
+        try:
+            base = base_tree(cls, path, {}, [f"{k}={v}" for k, v in sets])
+            make_plan(cls, base, grid=items, search="grid", n_iter=2, folds=2, seeds=1, eta=2, seed=0)
+        except ConfigError as exc:
+            assert "\n" not in str(exc).strip()

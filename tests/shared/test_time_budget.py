@@ -2,6 +2,7 @@
 compiled train step runs, and the budget callback lays them out for the epochs that fit."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,3 +140,43 @@ def test_time_budget_flag_lifts_the_epoch_cap() -> None:
     assert training_flags(time_budget=7.5)["training.epochs"] == BUDGET_EPOCH_CAP
     assert training_flags(time_budget=7.5, epochs=20)["training.epochs"] == 20
     assert training_flags()["training.epochs"] is None
+
+
+@pytest.mark.slow
+def test_time_budget_end_to_end(cli: Any, tmp_path: Path) -> None:
+    """A real run to a 15-second budget on digits (epoch cap lifted to 1000, so the budget binds):
+    the training time ends inside the budget (past it by at most the cut epoch's validation pass,
+    under an epoch), the hit is recorded, and the one-cycle decay ends on the last epoch: at its
+    floor (0) when the plan held, within what the plan lost at the end when an epoch ran slower
+    than the ones before it."""
+    import csv
+    import json
+    import re
+
+    budget_minutes, peak = 0.25, 1e-3
+    result = cli("image", "train", "--dataset", "digits", "--time-budget", str(budget_minutes),
+                 "--schedule", "onecycle", "--learning-rate", str(peak), "--no-early-stopping",
+                 "--runs-dir", str(tmp_path), "--json")
+    assert result.code == 0, result.stderr[-2000:]
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    training = json.loads((run_dir / "metrics.json").read_text())["training"]
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    epochs, budget = len(rows), budget_minutes * 60
+    assert training["time_budget_hit"] is True and training["epochs_run"] == epochs
+    assert 10 < epochs < 1000 and not training["stopped_early"]  # the budget ended it, not the cap
+    slowest = max(float(r["seconds"]) for r in rows[1:])  # the first epoch also compiles
+    assert budget - 2 * slowest <= training["train_seconds"] <= budget + slowest, (training, slowest)
+
+    plans = [int(n) for n in re.findall(r"the schedule now ends after epoch (\d+)", result.stderr)]
+    cut = "inside an epoch" in result.stderr
+    # the plan the last epoch trained under: the one before a re-plan made at its own end
+    replanned_at_end = not cut and len(plans) > 1 and plans[-1] == epochs and plans[-2] > epochs
+    during = plans[-2] if replanned_at_end else plans[-1]
+    assert plans[-1] == epochs or cut and plans[-1] >= epochs
+    final_lr = float(rows[-1]["learning_rate"])
+    if during == epochs and not cut:
+        assert final_lr == pytest.approx(0.0, abs=peak * 1e-6)  # the floor, on the last epoch
+    else:  # slower than planned at the end: above the floor by the decay the plan lost
+        assert final_lr <= peak * (during - epochs + 1) / during * (1 + 1e-6)
+        assert during - epochs <= 2, plans

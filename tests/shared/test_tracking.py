@@ -57,3 +57,51 @@ def test_cv_trials_in_tensorboard_and_mlflow(tmp_path: Path) -> None:
     refit = next(r for r in children if r.data.tags["regapps.kind"] == "refit")
     assert refit.data.metrics["test.accuracy"] == pytest.approx(result["test"]["accuracy"])
     assert "model.keras" in {a.path for a in client.list_artifacts(refit.info.run_id)}
+
+
+GUARD = ("import socket\n"
+         "real = socket.socket.connect\n"
+         "def connect(self, address):\n"
+         "    host = address[0] if isinstance(address, tuple) else ''\n"
+         "    if isinstance(host, str) and host and not host.startswith('127.'):\n"
+         "        raise OSError(101, 'blocked')\n"
+         "    return real(self, address)\n"
+         "socket.socket.connect = connect\n")
+
+
+def test_mlflow_telemetry_is_switched_off(tmp_path: Path) -> None:
+    """MLflow 3 sends usage telemetry by default; a regapps command that logs to MLflow opts out
+    (MLFLOW_DISABLE_TELEMETRY=true) before MLflow is imported. In a fresh process whose
+    environment looks like no CI or test run (MLflow stays quiet in those by itself)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = GUARD + (
+        "import json, os\n"
+        "from regapps.shared.tracking import Tracker\n"
+        f"Tracker('sqlite:///{tmp_path}/m.db', 'image', 'train').end('FINISHED')\n"
+        "from mlflow.telemetry.utils import is_telemetry_disabled\n"
+        "print(json.dumps({'disabled': is_telemetry_disabled(),"
+        " 'env': os.environ.get('MLFLOW_DISABLE_TELEMETRY')}))\n")
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"disabled": True, "env": "true"}
+
+
+@pytest.mark.parametrize("name, value", [("MLFLOW_DISABLE_TELEMETRY", "false"), ("DO_NOT_TRACK", "false")])
+def test_mlflow_telemetry_choice_of_the_user_is_kept(monkeypatch: pytest.MonkeyPatch, name: str,
+                                                     value: str) -> None:
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.setenv(name, value)
+    tracking.opt_out_of_telemetry()
+    import os
+
+    assert os.environ.get("MLFLOW_DISABLE_TELEMETRY") == (value if name == "MLFLOW_DISABLE_TELEMETRY" else None)
+    monkeypatch.delenv(name)
+    tracking.opt_out_of_telemetry()
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"

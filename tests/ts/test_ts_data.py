@@ -62,6 +62,30 @@ def test_bad_csv_gives_one_clear_error(tmp_path: Path, text: str, match: str) ->
         read_csv_series(_write(tmp_path, text))
 
 
+def test_mixed_date_forms_are_refused_naming_the_first_row_of_each(tmp_path: Path) -> None:
+    # read one by one, 01/02/2020 would be January 2 next to 31/01/2020's January 31
+    text = "Date,Close\n2020-01-30,1\n2020-01-31,2\n01/02/2020,3\n03/02/2020,4\n"
+    with pytest.raises(DataError) as info:
+        read_csv_series(_write(tmp_path, text))
+    message = str(info.value)
+    assert "mixes date forms" in message and "\n" not in message
+    assert "data row 1 ('2020-01-30')" in message and "data row 3 ('01/02/2020')" in message
+    both = "Date,Close\n30/01/2020,1\n01/31/2020,2\n"
+    with pytest.raises(DataError, match=r"day first \(data row 1: '30/01/2020'\) and with the month "
+                                        r"first \(data row 2: '01/31/2020'\)"):
+        read_csv_series(_write(tmp_path, both, "both.csv"))
+
+
+def test_day_first_dates_are_read_day_first_throughout(tmp_path: Path) -> None:
+    text = "Date,Close\n30/01/2020,1\n31/01/2020,2\n01/02/2020,3\n03/02/2020,4\n"
+    data = read_csv_series(_write(tmp_path, text))
+    assert [str(d.date()) for d in data.dates] == ["2020-01-30", "2020-01-31", "2020-02-01", "2020-02-03"]
+    assert data.notes == []  # in order as written: nothing was sorted
+    either = read_csv_series(_write(tmp_path, "Date,Close\n01/02/2020,1\n01/03/2020,2\n", "e.csv"))
+    assert [str(d.date()) for d in either.dates] == ["2020-01-02", "2020-01-03"]
+    assert any("read either way" in n and "month first" in n for n in either.notes)
+
+
 def test_missing_file_and_empty_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not found"):
         read_csv_series(tmp_path / "nope.csv")
