@@ -235,3 +235,11 @@ class Run:
             raise RunDirError(f"{self.path} has no {name}") from exc
         except (OSError, ValueError) as exc:
             raise RunDirError(f"{path} is unreadable or not JSON") from exc
+
+    def read_mapping(self, name: str) -> dict[str, Any]:
+        """:meth:`read_json` for a file that must hold one JSON object, with a ``meta`` mapping
+        if it has one (a run's ``config.json``)."""
+        value = self.read_json(name)
+        if not isinstance(value, dict) or not isinstance(value.get("meta", {}), dict):
+            raise RunDirError(f"{self.file(name)} is not a regapps {name} (expected a JSON object)")
+        return value

@@ -171,7 +171,7 @@ def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
 def open_run(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig]:
     """The run, its data facts (``meta``) and its configuration; the model is not loaded."""
     run = Run.open(run_dir, app=APP)
-    saved = run.read_json("config.json")
+    saved = run.read_mapping("config.json")
     meta = saved.get("meta", {})
     if "class_names" not in meta or "input_shape" not in meta:
         raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from regapps.shared import distribute, plots
+from regapps.shared.checks import check_monitor, logged_names
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
@@ -32,6 +33,7 @@ from .formats import CLASS_NAMES, clean_text
 log = logging.getLogger(__name__)
 APP = "text"
 PREDICT_BATCH = 512
+TRAIN_METRICS = ["accuracy", "auc"]  # what TextFit compiles (names Keras logs)
 
 
 def load_config_data(config: TextConfig) -> TextData:
@@ -44,6 +46,7 @@ def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/text``, or under ``folder`` when given, e.g. a cv run's refit)."""
     distribute.check(config.training)
+    check_monitor(config.training.monitor, logged_names(TRAIN_METRICS, validation=True))  # before any data loads
     data = data or load_config_data(config)
     for note in data.notes:
         log.warning(note)
@@ -172,7 +175,7 @@ def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
     run = Run.open(run_dir, app=APP)
     if run.command != "train":
         raise RunDirError(f"{run_dir} is a text {run.command!r} directory, not a training run")
-    meta = run.read_json("config.json").get("meta", {})
+    meta = run.read_mapping("config.json").get("meta", {})
     if meta.get("class_names") != CLASS_NAMES:
         raise RunDirError(f"{run_dir}/config.json lacks the text app's class names")
     from .model import custom_objects
@@ -187,7 +190,7 @@ def evaluate(run_dir: Path, *, data_dir: str | None = None, csv: str | None = No
     if data_dir or csv:
         texts, y, source = load_eval_set(data_dir, csv, text_col, label_col)
     else:
-        config = TextConfig.from_saved(run.read_json("config.json"))
+        config = TextConfig.from_saved(run.read_mapping("config.json"))
         data = load_config_data(config)
         if data.x_test is None or data.y_test is None:
             raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir or --csv")

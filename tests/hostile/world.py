@@ -175,6 +175,8 @@ def _write_runs(runs: Path) -> None:
     _run(runs, "image", "oldshape", "train", "interrupted", reshaped, checkpoint)
     _run(runs, "image", "listcfg", "train", "interrupted", None, {"config.json": b"[1, 2]\n"})
     _run(runs, "image", "metalist", "train", "interrupted", {**config, "meta": [1]}, checkpoint)
+    _run(runs, "image", "donelist", "train", "completed", None, {"config.json": b"[1, 2]\n", "model.keras": plain})
+    _run(runs, "text", "donelist", "train", "completed", None, {"config.json": b"[1, 2]\n", "model.keras": plain})
     base = {k: v for k, v in config.items() if k != "meta"}
     plan = {"space": {"regularization.l2": [0, 0.001]}, "candidates": [{"regularization.l2": 0},
             {"regularization.l2": 0.001}], "search": "grid", "folds": 2, "seeds": [42], "max_epochs": 2, "eta": 3}
