@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     _terminated.clear()  # main() may run more than once in a process (tests, embedding)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        command = _shown_as_written(typer.main.get_command(app))
-        code = command.main(args=argv, prog_name="regapps", standalone_mode=False)
+        command = _shown_as_written(typer.main.get_command(app)) if isinstance(app, typer.Typer) else app
+        code = command(args=argv, prog_name="regapps", standalone_mode=False)  # click's main()
     except click_exc.NoArgsIsHelpError as exc:  # a bare group: show its help, succeed
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         code = 0

@@ -232,7 +232,7 @@ def _parse_dates(column: pd.Series, where: str, name: str, notes: list[str]) -> 
 def _day_first(day_part: pd.Series, where: str, name: str, notes: list[str]) -> bool:
     """Whether ``31/01/2020``-style dates put the day first: a first field above 12 says so, a
     second field above 12 says month first, both (in different rows) is a contradiction."""
-    fields = day_part.str.extract(r"^(\d{1,2})[-/.](\d{1,2})[-/.]").astype(int)
+    fields = day_part.str.split(r"[-/.]", n=2, expand=True, regex=True)[[0, 1]].astype(int)
     day_first, month_first = (fields[0] > 12).to_numpy(), (fields[1] > 12).to_numpy()
     if day_first.any() and month_first.any():
         a, b = int(np.argmax(day_first)), int(np.argmax(month_first))

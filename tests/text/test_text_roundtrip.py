@@ -20,7 +20,7 @@ from .corpora import AWKWARD, make_corpus, make_large_corpus, write_acl_pairs
 
 # Full Unicode (hypothesis leaves out lone surrogates, which have no UTF-8), weighted toward
 # the characters that broke the vocabulary file, plus whitespace-only and empty texts.
-CHARS = st.one_of(st.characters(), st.sampled_from([c for c in AWKWARD if len(c) == 1]), st.sampled_from(list("ab .!")))
+CHARS = st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from([c for c in AWKWARD if len(c) == 1]), st.sampled_from(list("ab .!")))
 TEXTS = st.one_of(st.text(CHARS, max_size=60), st.sampled_from(["", " ", "\u2028\x85", "!!!", "x" * 3000]))
 NOT_IN_A_TERM = {"Cc", "Zs", "Zl", "Zp"}
 
@@ -75,7 +75,8 @@ def test_any_unicode_corpus_reloads_in_a_fresh_process_with_the_same_predictions
     from regapps.shared.modelio import save_model
 
     cfg = TextConfig.model_validate({
-        "model": {"max_tokens": 2000, "sequence_length": 24, "embedding_dim": 8, "hidden_units": 8},
+        "model": {"max_tokens": 2000, "sequence_length": 24, "embedding_dim": 8, "hidden_units": 8,
+                  "jit_compile": False},  # XLA's compile costs more than these tiny fits
         "training": {"epochs": 1, "batch_size": 16}})
     cases: list[dict[str, Any]] = []
 
