@@ -107,10 +107,13 @@ def build_classifier(cfg: "TextModelConfig", vocab_size: int, reg: Any) -> "kera
 
 def build_inference_model(cfg: "TextModelConfig", vectorizer: Any, classifier: "keras.Model") -> "keras.Model":
     """Raw strings (shape ``(batch, 1)``) -> probability: what ``model.keras`` holds. Made of
-    a vectorizer holding the adapted vocabulary in its config (exact for any string), and the
-    trained classifier (``save_model`` saves it without its optimizer)."""
+    a vectorizer holding the adapted vocabulary in its config (exact for any string), and an
+    uncompiled copy of the trained classifier: nothing to strip at save time, so ``save_model``
+    does not rebuild the vocabulary's lookup table a second time."""
     import keras
+
+    from regapps.shared.modelio import uncompiled_copy
 
     fixed = build_vectorizer(cfg, vocabulary=vectorizer.get_vocabulary(include_special_tokens=True))
     text = keras.Input(shape=(1,), dtype="string", name="text")
-    return keras.Model(text, classifier(fixed(text)), name="text_sentiment")
+    return keras.Model(text, uncompiled_copy(classifier)(fixed(text)), name="text_sentiment")
