@@ -76,30 +76,6 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and T
 BUDGET_EPOCH_CAP = 1000  # with --time-budget and no --epochs, the budget decides
 
 
-def training_flags(*, l1: float | None = None, l2: float | None = None, dropout: float | None = None,
-                   batchnorm: bool | None = None, optimizer: str | None = None,
-                   learning_rate: float | None = None, weight_decay: float | None = None,
-                   schedule: str | None = None, batch_size: int | None = None,
-                   epochs: int | None = None, patience: int | None = None,
-                   early_stopping: bool | None = None, validation_split: float | None = None,
-                   seed: int | None = None, time_budget: float | None = None,
-                   tensorboard: bool | None = None, strategy: str | None = None,
-                   precision: str | None = None) -> dict[str, Any]:
-    """Map the shared flags to dotted config keys (``None`` means not given)."""
-    return {
-        "regularization.l1": l1, "regularization.l2": l2, "regularization.dropout": dropout,
-        "regularization.batchnorm": batchnorm, "optimizer.name": optimizer,
-        "optimizer.learning_rate": learning_rate, "optimizer.weight_decay": weight_decay,
-        "schedule.name": schedule, "training.batch_size": batch_size,
-        "training.epochs": BUDGET_EPOCH_CAP if epochs is None and time_budget is not None else epochs,
-        "training.patience": patience,
-        "training.early_stopping": early_stopping,
-        "training.validation_split": validation_split, "training.seed": seed,
-        "training.time_budget_minutes": time_budget, "training.tensorboard": tensorboard,
-        "training.strategy": strategy, "training.precision": precision,
-    }
-
-
 def refuse_with_resume(flags: dict[str, Any], config: Path | None, sets: list[str] | None) -> None:
     """``--resume`` continues a run with its saved config: other settings would be ignored."""
     from regapps.shared.errors import ConfigError
@@ -152,7 +128,7 @@ def mlflow_target(uri: str | None, app: str, command: str) -> Mlflow | None:
     return Mlflow(uri, app, command)
 
 
-def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any]],
+def run_command(json_mode: bool, verbose: bool, body: Callable[[], Any],
                 human: Callable[[dict[str, Any]], str], *, tensorflow: bool = True,
                 strategy: str = "default", mlflow: Mlflow | None = None) -> None:
     """Run ``body``; print its result as one JSON object or as a human summary. ``strategy`` is
@@ -168,7 +144,8 @@ def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any
     with stdout_to_stderr(json_mode), tracking as tracker:
         if mlflow is not None:
             mlflow.tracker = tracker
-        result = body()
+        outcome = body()
+        result = outcome.to_dict() if hasattr(outcome, "to_dict") else outcome  # typed results
         if tracker is not None:
             tracker.log_result(result)
     if json_mode:
@@ -179,8 +156,12 @@ def run_command(json_mode: bool, verbose: bool, body: Callable[[], dict[str, Any
         typer.echo(human(result))
 
 
-def keras_verbosity(json_mode: bool) -> int:
-    """Keras progress bar when a person watches; one line per epoch when piped or in JSON."""
+def keras_verbosity(json_mode: bool, verbose: bool = False, *, many_fits: bool = False) -> int:
+    """Keras' own output: a progress bar when a person watches, one line per epoch when piped or
+    in JSON. A command that fits many models (a walk-forward backtest refits) shows it only with
+    --verbose, and never in JSON."""
+    if many_fits:
+        return 1 if verbose and not json_mode else 0
     return 2 if json_mode or not sys.stderr.isatty() else 1
 
 
@@ -294,101 +275,3 @@ def compare_human(app: str) -> Callable[[dict[str, Any]], str]:
         return "\n".join(lines)
 
     return human
-
-
-def _given(ctx: typer.Context | None, *names: str) -> list[str]:
-    """Which of the command's parameters ``names`` were given, not left at their default."""
-    if ctx is None:
-        return []
-    sources = {n: ctx.get_parameter_source(n) for n in names}
-    return [n for n, source in sources.items() if source is not None and source.name != "DEFAULT"]
-
-
-def plan_cv(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str] | None, *,
-            grid: list[str] | None, search: str, n_iter: int, folds: int, seeds: int,
-            eta: int, resume: Path | None = None, app: str | None = None,
-            ctx: typer.Context | None = None) -> tuple[dict[str, Any], Any]:
-    """The validated base config and search plan of a cv command (nothing loaded yet). With
-    ``resume`` and no ``grid``: the ones the run was made with (no other setting may be given)."""
-    from regapps.shared.errors import ConfigError
-    from regapps.shared.selection.runner import make_plan, saved_search
-
-    if resume is not None and not grid:
-        refuse_with_resume(flags, config, sets)
-        given = _given(ctx, "search", "n_iter", "folds", "seeds", "eta")
-        if given:
-            option = "--" + given[0].replace("_", "-")
-            raise ConfigError(f"--resume alone continues the run's saved search; drop {option} "
-                              "(or give the run's --grid and settings again)")
-        return saved_search(resume, cls, app)
-
-    base = base_tree(cls, config, flags, sets or [])
-    plan = make_plan(cls, base, grid=grid or [], search=search, n_iter=n_iter, folds=folds,
-                     seeds=seeds, eta=eta, seed=base["training"]["seed"])
-    base.pop("search", None)
-    return base, plan
-
-
-def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Callable[[Any], Any], *,
-                   resume: Path | None, runs_dir: Path, name: str | None, json_: bool, verbose: bool,
-                   tensorflow: bool = True, mlflow_uri: str | None = None,
-                   executor: str = "sequential", jobs: int | None = None,
-                   scheduler: str | None = None) -> None:
-    """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec; trials
-    run on ``executor``."""
-    from regapps.shared.errors import ConfigError
-    from regapps.shared.selection.executors import check_executor
-
-    check_executor(executor, jobs, scheduler)
-    if base["training"].get("strategy") == "multiworker":
-        raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
-                          "is for train (spread cv trials with --executor)")
-    mlflow = mlflow_target(mlflow_uri, app, "cv")
-
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.executors import make_executor
-        from regapps.shared.selection.runner import run_cv
-
-        with contextlib.ExitStack() as stack:
-            pool = make_executor(executor, jobs, scheduler)  # an unreachable scheduler fails first
-            if pool is not None:
-                stack.callback(pool.close)
-            cv_spec = spec(cls.model_validate(base))
-            progress = stack.enter_context(trial_progress(not json_))
-            return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
-                          split_seed=base["training"]["seed"], progress=progress,
-                          on_trial=_trial_logger(mlflow, cv_spec.task.metric), executor=pool)
-
-    run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow, mlflow=mlflow)
-
-
-def _trial_logger(mlflow: Mlflow | None, metric: str) -> Callable[[Any, Any], None] | None:
-    """Each recorded cv trial as a nested MLflow run."""
-    tracker = mlflow.tracker if mlflow is not None else None
-    if tracker is None:
-        return None
-    return lambda row, result: tracker.log_trial(row, result.history, metric)
-
-
-def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str, Any],
-                        sets: list[str] | None, optimizers: str | None, regularizers: str | None,
-                        task: Callable[[Any], tuple[Any, str]], *, runs_dir: Path, name: str | None,
-                        json_: bool, verbose: bool, tensorflow: bool = True,
-                        mlflow_uri: str | None = None) -> None:
-    """Run a comparison: ``task(config)`` loads the data and returns (CVTask, data source)."""
-    from regapps.shared.selection.compare import variants
-
-    kind, names = compare_choice(optimizers, regularizers)
-    base = base_tree(cls, config, flags, sets or [])
-    base.pop("search", None)
-    variants(kind, names, base)  # unknown names fail before anything loads
-
-    def body() -> dict[str, Any]:
-        from regapps.shared.selection.compare import run_compare
-
-        cv_task, source = task(cls.model_validate(base))
-        return run_compare(app, cls, cv_task, base, kind, names, runs_dir=runs_dir, name=name,
-                           data_source=source)
-
-    run_command(json_, verbose, body, compare_human(app), tensorflow=tensorflow,
-                mlflow=mlflow_target(mlflow_uri, app, "compare"))

@@ -50,6 +50,7 @@ def child(variant: str, budget: float) -> None:
     from regapps.apps.image.config import ImageConfig
     from regapps.shared.config import build_config
     from regapps.shared.environment import import_tensorflow
+    from regapps.shared.modelio import load_model
 
     import_tensorflow()
     data = held_out_split(HOLDOUT)
@@ -61,12 +62,12 @@ def child(variant: str, budget: float) -> None:
     config = build_config(ImageConfig, flags=flags)
     with tempfile.TemporaryDirectory() as runs:
         result = task.train(config, runs_dir=Path(runs), verbose=0, data=data)
-        model = task.load_model(Path(result["run_dir"]) / "model.keras")
+        model = load_model(Path(result.run_dir) / "model.keras")
         plain = task.score(model, data.x_test, data.y_test, data.class_names)[0]["accuracy"]
-    training = result["metrics"]["training"]
+    training = result.metrics["training"]
     print(json.dumps({"variant": variant, "budget_min": budget, "epochs": training["epochs_run"],
                       "train_s": training["train_seconds"], "precision": training.get("precision"),
-                      "held_out_acc": result["metrics"]["test"]["accuracy"],
+                      "held_out_acc": result.metrics["test"]["accuracy"],
                       "no_flip_avg_acc": plain, "peak_mib": round(peak_rss_mib())}))
 
 

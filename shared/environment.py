@@ -45,6 +45,15 @@ def import_tensorflow(verbose: bool = False, strategy: str = "default") -> None:
         os.close(devnull)
 
 
+def ensure_tensorflow(strategy: str = "default") -> None:
+    """:func:`import_tensorflow` unless it is imported already (by the CLI, before the command
+    ran); TensorFlow's start-up lines are shown only when regapps logs at debug level."""
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        import_tensorflow(logging.getLogger("regapps").isEnabledFor(logging.DEBUG), strategy)
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in PACKAGES:

@@ -19,6 +19,22 @@ def reopen_train_run(run_dir: Path, *, app: str, config_cls: type[C],
                      load_data: Callable[[C], Any]) -> tuple[Run, C, Any]:
     """The run (marked running again), its saved configuration and its data, loaded again and
     checked against the checksum recorded when the run started."""
+    run, config, meta = _unfinished_train_run(run_dir, app, config_cls)
+    distribute.check(config.training)
+    data = load_data(config)
+    if data.checksum() != meta.get("data_sha256"):
+        raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
+    check_checkpoint(run.path)
+    run.set_status("running", resumed=True)
+    return run, config, data
+
+
+def saved_config(run_dir: Path, *, app: str, config_cls: type[C]) -> C:
+    """The configuration of an unfinished train run, read without loading anything else."""
+    return _unfinished_train_run(run_dir, app, config_cls)[1]
+
+
+def _unfinished_train_run(run_dir: Path, app: str, config_cls: type[C]) -> tuple[Run, C, dict[str, Any]]:
     run = Run.open(run_dir, app=app, require=None)
     if run.command != "train":
         raise RunDirError(f"{run_dir} is a {run.command} run; --resume continues train runs")
@@ -31,10 +47,4 @@ def reopen_train_run(run_dir: Path, *, app: str, config_cls: type[C],
     if not isinstance(meta, dict):
         raise RunDirError(f"{source} does not fit this version of regapps: meta: expected a mapping "
                           "of versions and checksums")
-    distribute.check(config.training)
-    data = load_data(config)
-    if data.checksum() != meta.get("data_sha256"):
-        raise DataError(f"the data behind {run_dir} has changed since it started; start a new run")
-    check_checkpoint(run.path)
-    run.set_status("running", resumed=True)
-    return run, config, data
+    return run, config, meta

@@ -1,80 +1,181 @@
-"""The image app's Python API: train, evaluate, predict. Each returns a plain dict."""
+"""The image app: its data, model and metrics as an :class:`~regapps.shared.app.TrainableApp`,
+and its Python API (train, resume, evaluate, predict, cv, compare), which the toolkit runs."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from regapps.shared import distribute, plots
+from regapps.shared import plots, toolkit
+from regapps.shared.app import EvaluateResult, Fitted, Labelled, PredictResult, Trained, TrainResult
 from regapps.shared.checks import check_trainable
-from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import multiclass_metrics
 from regapps.shared.model_pool import ModelPool
-from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
-from regapps.shared.resume import reopen_train_run
-from regapps.shared.runs import Run
 
 from .config import ImageConfig
 from .data import ImageData, load_image_data, load_labelled, load_test_set, make_dataset, split_indices
 from .formats import load_image, log_scaled
 
+if TYPE_CHECKING:  # pragma: no cover
+    from regapps.shared.selection.compare import CompareResult
+    from regapps.shared.selection.protocols import CVTask
+    from regapps.shared.selection.runner import CVResult
+
 log = logging.getLogger(__name__)
 APP = "image"
 PREDICT_BATCH = 256
+TRAIN_METRICS = ["accuracy"]  # what ImageFit compiles (names Keras logs)
 
+
+class ImageApp:
+    """CIFAR-10-style classification: images in, class probabilities out."""
+
+    name = APP
+    config_cls = ImageConfig
+
+    def load_data(self, config: ImageConfig) -> ImageData:
+        return load_image_data(config.data.dataset, config.data.data_dir)
+
+    def check(self, config: ImageConfig, data: ImageData | None) -> None:
+        if data is not None:
+            check_trainable(data, config.training, split_indices, TRAIN_METRICS)
+
+    def run_name(self, config: ImageConfig, data: ImageData) -> str:
+        return f"{config.model.preset}-{Path(data.source.split(' ')[0]).name or 'data'}"
+
+    def meta(self, config: ImageConfig, data: ImageData) -> dict[str, Any]:
+        return {"class_names": data.class_names, "input_shape": list(data.input_shape),
+                "input_scaling": "x / 255 in the input pipeline"}
+
+    def fit(self, config: ImageConfig, data: ImageData, *, run_dir: Path, verbose: int,
+            resume: bool) -> Fitted:
+        t = config.training
+        train_idx, val_idx = split_indices(data.y_train, t.validation_split, t.seed)
+        job = ImageFit(config, data, train_idx, val_idx, run_dir=run_dir, verbose=verbose, resume=resume)
+        job.trainer.train_until(t.epochs)
+        fit = job.trainer.finish()
+        test, matrix = None, None
+        if data.x_test is not None and data.y_test is not None:
+            test, matrix = score(job.model, data.x_test, data.y_test, data.class_names,
+                                 flip_average=config.augment.flip_average)
+        return Fitted(job.model, fit, job.validate(), test, matrix, "test")
+
+    def curve_title(self, config: ImageConfig, data: ImageData) -> str:
+        return f"{config.model.preset} on {data.source}"
+
+    def train_report(self, config: ImageConfig, data: ImageData, metrics: Mapping[str, Any],
+                     split: str) -> Report:
+        return _train_report(config, data, metrics)
+
+    def cv_task(self, config: ImageConfig, data: ImageData) -> CVTask:
+        from .cv import image_cv_task
+
+        return image_cv_task(data)
+
+    def refit(self, best: ImageConfig, data: ImageData, folder: Path) -> dict[str, Any]:
+        return toolkit.train_refit(self, best, data, folder)
+
+    def check_meta(self, meta: dict[str, Any], run_dir: Path) -> None:
+        if "class_names" not in meta or "input_shape" not in meta:
+            raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
+
+    def custom_objects(self) -> dict[str, Any]:
+        return {}
+
+    def labelled(self, trained: Trained[ImageConfig], *, data_dir: str | None = None) -> Labelled:
+        """``data_dir``: a test part alone is enough (``test/<class>/``, a CIFAR-10 archive or
+        folder holding only the test batch); a set without one is scored whole. Class folders
+        may be any subset of the model's classes, in any order; images are resized to the
+        model's input."""
+        meta, config = trained.meta, trained.config
+        height, width, channels = meta["input_shape"]
+        if data_dir:
+            found = load_labelled(Path(data_dir), size=(width, height), channels=channels)
+            source = data_dir
+        else:
+            found = load_test_set(config.data.dataset, config.data.data_dir, size=(width, height),
+                                  channels=channels)
+            source = found.source
+        y = _remap(found.y, found.class_names, meta["class_names"], source)
+        if len(y) == 0:
+            raise DataError(f"{source} holds no labelled images")
+        if found.x.shape[1:] != tuple(meta["input_shape"]):
+            raise DataError(f"images of shape {found.x.shape[1:]} do not fit the model's "
+                            f"{tuple(meta['input_shape'])}")
+        return Labelled(found.x, y, source, name=Path(source).name or "test",
+                        title=f"confusion matrix: {source}", record={"part": found.part})
+
+    def score(self, model: Any, labelled: Labelled, trained: Trained[ImageConfig]) -> tuple[dict[str, Any], np.ndarray]:
+        return score(model, labelled.x, labelled.y, trained.meta["class_names"],
+                     flip_average=trained.config.augment.flip_average)
+
+    def read_inputs(self, trained: Trained[ImageConfig], inputs: list[Any], **options: Any) -> np.ndarray:
+        if not inputs:
+            raise DataError("give at least one image file")
+        height, width, channels = trained.meta["input_shape"]
+        batch, scaled = [], []
+        for path in inputs:
+            if not Path(path).is_file():
+                raise DataError(f"image not found: {path}")
+            batch.append(load_image(Path(path), (width, height), channels, scaled=scaled))
+        log_scaled(scaled, "the given files")
+        return np.stack(batch)
+
+    def predictions(self, model: Any, batch: np.ndarray, inputs: list[Any], trained: Trained[ImageConfig],
+                    *, top: int = 3) -> list[dict[str, Any]]:
+        names: list[str] = trained.meta["class_names"]
+        probs = predict_probs(model, batch, flip_average=trained.config.augment.flip_average)
+        k = min(top, len(names))
+        out = []
+        for path, p in zip(inputs, probs):
+            order = np.argsort(p)[::-1][:k]
+            out.append({"input": str(path), "label": names[order[0]], "probability": float(p[order[0]]),
+                        "top": [{"label": names[i], "probability": float(p[i])} for i in order]})
+        return out
+
+
+IMAGE = ImageApp()
+
+
+# --- the Python API ---------------------------------------------------------------------------
 
 def train(config: ImageConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-          verbose: int = 1, folder: Path | None = None, data: ImageData | None = None) -> dict[str, Any]:
+          verbose: int = 1, folder: Path | None = None, data: ImageData | None = None) -> TrainResult:
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/image``, or under ``folder`` when given, e.g. a cv run's refit)."""
-    distribute.check(config.training)
-    data = data or load_image_data(config.data.dataset, config.data.data_dir)
-    check_trainable(data, config.training, split_indices, ["accuracy"])  # before a run directory exists
-    run = Run.create(runs_dir, APP, "train", name or f"{config.model.preset}-{_source_tag(data)}",
-                     folder=folder)
-    with run.guard():
-        run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
-        return _train_in(run, config, data, verbose=verbose, resume=False)
+    return toolkit.train(IMAGE, config, runs_dir=runs_dir, name=name, verbose=verbose, folder=folder, data=data)
 
 
-def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
+def resume(run_dir: Path, *, verbose: int = 1) -> TrainResult:
     """Continue an interrupted or failed ``train`` run after its last finished epoch."""
-    run, config, data = reopen_train_run(
-        run_dir, app=APP, config_cls=ImageConfig,
-        load_data=lambda c: load_image_data(c.data.dataset, c.data.data_dir))
-    with run.guard():
-        return _train_in(run, config, data, verbose=verbose, resume=True)
+    return toolkit.resume(IMAGE, run_dir, verbose=verbose)
 
 
-def _train_in(run: Run, config: ImageConfig, data: ImageData, *, verbose: int, resume: bool) -> dict[str, Any]:
-    for note in data.notes:
-        log.warning(note)
-    t = config.training
-    train_idx, val_idx = split_indices(data.y_train, t.validation_split, t.seed)
-    result = fit_image_model(config, data, train_idx, val_idx, run_dir=run.path,
-                             verbose=verbose, resume=resume)
-    model, fit_result = result["model"], result["fit"]
-    save_model(model, run.file("model.keras"))
-    metrics: dict[str, Any] = {"validation": result["validation"]}
-    if data.x_test is not None and data.y_test is not None:
-        test, matrix = score(model, data.x_test, data.y_test, data.class_names,
-                             flip_average=config.augment.flip_average)
-        metrics["test"] = test
-        plots.confusion_matrix(matrix, data.class_names, run.file("confusion_matrix.png"),
-                               "test confusion matrix")
-    else:
-        metrics["test"] = None
-    metrics["training"] = fit_result.summary()
-    run.write_json("metrics.json", metrics)
-    plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
-                          f"{config.model.preset} on {data.source}")
-    _train_report(config, data, metrics).write(run.path)
-    run.complete()
-    return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
+def evaluate(run_dir: Path | Trained[ImageConfig], *, data_dir: str | None = None) -> EvaluateResult:
+    """Score a trained model on its own test split, or on another labelled set (``data_dir``)."""
+    return toolkit.evaluate(IMAGE, run_dir, data_dir=data_dir)
+
+
+def predict(run_dir: Path | Trained[ImageConfig], images: list[Path], *, top: int = 3) -> PredictResult:
+    """Top-``top`` classes with probabilities for each image file."""
+    return toolkit.predict(IMAGE, run_dir, list(images), top=top)
+
+
+def cv(config: ImageConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+       **options: Any) -> CVResult:
+    """Stratified k-fold cross-validation over ``space`` (see :func:`regapps.shared.toolkit.cv`
+    for the options), the winner refitted on all training data and scored on the test split."""
+    return toolkit.cv(IMAGE, config, space, **options)
+
+
+def compare(config: ImageConfig | None, kind: toolkit.CompareKind, names: Sequence[str], *,
+            runs_dir: Path = Path("runs"), name: str | None = None) -> CompareResult:
+    """Each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
+    return toolkit.compare(IMAGE, config, kind, names, runs_dir=runs_dir, name=name)
 
 
 class ImageFit:
@@ -111,7 +212,7 @@ class ImageFit:
             model = build_model(config.model.preset, data.input_shape, n_classes, reg, width=config.model.width)
             self.trainer = Trainer(model, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
-                                   loss=_loss(t.label_smoothing), metrics=["accuracy"], run_dir=run_dir,
+                                   loss=_loss(t.label_smoothing), metrics=TRAIN_METRICS, run_dir=run_dir,
                                    verbose=verbose, resume=resume, pool=pool)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
         self.flip_average = config.augment.flip_average
@@ -166,56 +267,6 @@ def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
     return multiclass_metrics(y, predict_probs(model, x, flip_average=flip_average), class_names)
 
 
-# --- evaluate / predict ------------------------------------------------------------------
-
-def open_run(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig]:
-    """The run, its data facts (``meta``) and its configuration; the model is not loaded."""
-    run = Run.open(run_dir, app=APP)
-    saved = run.read_mapping("config.json")
-    meta = saved.get("meta", {})
-    if "class_names" not in meta or "input_shape" not in meta:
-        raise RunDirError(f"{run_dir}/config.json lacks the class names or input shape")
-    return run, meta, ImageConfig.from_saved(saved)
-
-
-def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], ImageConfig, Any]:
-    """The run, its data facts (``meta``), its configuration and its model."""
-    run, meta, config = open_run(run_dir)
-    return run, meta, config, load_model(run.file("model.keras"))
-
-
-def evaluate(run_dir: Path, *, data_dir: str | None = None) -> dict[str, Any]:
-    """Score a trained model on its own test split, or on another labelled set (``data_dir``):
-    a test part alone is enough (``test/<class>/``, a CIFAR-10 archive or folder holding only
-    the test batch); a set without one is scored whole. Class folders may be any subset of the
-    model's classes, in any order; images are resized to the model's input."""
-    run, meta, config = open_run(run_dir)  # the data is checked before the model is loaded
-    names: list[str] = meta["class_names"]
-    height, width, channels = meta["input_shape"]
-    if data_dir:
-        labelled = load_labelled(Path(data_dir), size=(width, height), channels=channels)
-        source = data_dir
-    else:
-        labelled = load_test_set(config.data.dataset, config.data.data_dir, size=(width, height),
-                                 channels=channels)
-        source = labelled.source
-    x, y = labelled.x, _remap(labelled.y, labelled.class_names, names, source)
-    if len(y) == 0:
-        raise DataError(f"{source} holds no labelled images")
-    if x.shape[1:] != tuple(meta["input_shape"]):
-        raise DataError(f"images of shape {x.shape[1:]} do not fit the model's {tuple(meta['input_shape'])}")
-    model = load_model(run.file("model.keras"))
-    metrics, matrix = score(model, x, y, names, flip_average=config.augment.flip_average)
-    out = Run.create(run.path, APP, "evaluate", Path(source).name or "test",
-                     folder=run.path / "evaluations")
-    with out.guard():
-        out.write_json("metrics.json", {"test": metrics, "source": source, "part": labelled.part})
-        plots.confusion_matrix(matrix, names, out.file("confusion_matrix.png"), f"confusion matrix: {source}")
-        out.complete()
-    return {"run_dir": str(run.path), "output_dir": str(out.path), "metrics": {"test": metrics},
-            "source": source, "part": labelled.part}
-
-
 def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where: str) -> np.ndarray:
     """Labels indexing ``local_names`` -> the same classes' indices in ``model_names``."""
     if local_names == model_names:
@@ -227,46 +278,6 @@ def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where:
                         f"{' ...' if len(unknown) > 5 else ''} (the model's classes: "
                         f"{', '.join(model_names[:20])}{' ...' if len(model_names) > 20 else ''})")
     return np.asarray([index[n] for n in local_names], dtype=np.int64)[y]
-
-
-def predict(run_dir: Path, images: list[Path], *, top: int = 3) -> dict[str, Any]:
-    """Top-``top`` classes with probabilities for each image file."""
-    if not images:
-        raise DataError("give at least one image file")
-    _, meta, config, model = open_trained(run_dir)
-    names: list[str] = meta["class_names"]
-    height, width, channels = meta["input_shape"]
-    batch = []
-    scaled: list[Path] = []
-    for path in images:
-        if not path.is_file():
-            raise DataError(f"image not found: {path}")
-        batch.append(load_image(path, (width, height), channels, scaled=scaled))
-    log_scaled(scaled, "the given files")
-    probs = predict_probs(model, np.stack(batch), flip_average=config.augment.flip_average)
-    k = min(top, len(names))
-    out = []
-    for path, p in zip(images, probs):
-        order = np.argsort(p)[::-1][:k]
-        out.append({"input": str(path), "label": names[order[0]], "probability": float(p[order[0]]),
-                    "top": [{"label": names[i], "probability": float(p[i])} for i in order]})
-    return {"predictions": out}
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _source_tag(data: ImageData) -> str:
-    return Path(data.source.split(" ")[0]).name or "data"
-
-
-def _meta(data: ImageData, config: ImageConfig) -> dict[str, Any]:
-    return {"app": APP, "created": datetime.now().isoformat(timespec="seconds"),
-            "versions": versions(), "seed": config.training.seed, "data_source": data.source,
-            "data_sha256": data.checksum(), "class_names": data.class_names,
-            "input_shape": list(data.input_shape), "input_scaling": "x / 255 in the input pipeline",
-            "n_train": len(data.y_train),
-            "n_test": None if data.y_test is None else len(data.y_test), "notes": data.notes}
 
 
 def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> Report:

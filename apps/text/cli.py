@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from regapps.apps import commands as c
 from regapps.apps import options as o
 
 app = typer.Typer(help="IMDB sentiment: an embedding model with BatchNormalization.",
@@ -26,53 +27,17 @@ RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` ru
 
 
 
-@app.command()
-def train(
-    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
-    label_col: LabelCol = None, max_tokens: MaxTokens = None, sequence_length: SequenceLength = None,
-    ngrams: Ngrams = None, embedding_dim: EmbeddingDim = None, pooling: Pooling = None,
-    hidden_units: HiddenUnits = None,
-    l1: o.L1 = None, l2: o.L2 = None, dropout: o.Dropout = None, batchnorm: o.BatchNorm = None,
-    optimizer: o.Optimizer = None, learning_rate: o.LearningRate = None,
-    weight_decay: o.WeightDecay = None, schedule: o.Schedule = None, batch_size: o.BatchSize = None,
-    epochs: o.Epochs = None, patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
-    validation_split: o.ValidationSplit = None, seed: o.Seed = None,
-    time_budget: o.TimeBudget = None, tensorboard: o.TensorBoard = None,
-    config: o.ConfigFile = None, set_: o.Sets = None, resume: o.TrainResume = None,
-    strategy: o.Strategy = None, precision: o.Precision = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Train a model and write a run directory (config, history, metrics, model, plots, report)."""
-    from regapps.shared.config import build_config
-
-    from .config import TextConfig
-
-    flags = o.training_flags(l1=l1, l2=l2, dropout=dropout, batchnorm=batchnorm, optimizer=optimizer,
-                             learning_rate=learning_rate, weight_decay=weight_decay,
-                             schedule=schedule, batch_size=batch_size, epochs=epochs,
-                             patience=patience, early_stopping=early_stopping,
-                             validation_split=validation_split, seed=seed,
-                             time_budget=time_budget, tensorboard=tensorboard,
-                             strategy=strategy, precision=precision)
-    flags.update({"data.dataset": dataset, "data.data_dir": data_dir, "data.csv": csv,
-                  "data.text_col": text_col, "data.label_col": label_col,
-                  "model.max_tokens": max_tokens, "model.sequence_length": sequence_length,
-                  "model.ngrams": ngrams, "model.embedding_dim": embedding_dim,
-                  "model.pooling": pooling, "model.hidden_units": hidden_units})
-    if resume is not None:
-        o.refuse_with_resume(flags, config, set_)
-    cfg = build_config(TextConfig, config_file=config, flags=flags, sets=set_ or [])
-
-    def body() -> dict[str, Any]:
-        from . import task
-
-        if resume is not None:
-            return task.resume(resume, verbose=o.keras_verbosity(json_))
-        return task.train(cfg, runs_dir=runs_dir, name=name, verbose=o.keras_verbosity(json_))
-
-    o.run_command(json_, verbose, body, o.train_human("text"), strategy=cfg.training.strategy,
-                  mlflow=o.mlflow_target(mlflow_uri, "text", "train"))
+TEXT = c.AppCommands(
+    name="text", task="regapps.apps.text.task", app_object="TEXT",
+    data=(c.Flag("dataset", Dataset, "data.dataset"), c.Flag("data_dir", DataDir, "data.data_dir"),
+          c.Flag("csv", Csv, "data.csv"), c.Flag("text_col", TextCol, "data.text_col"),
+          c.Flag("label_col", LabelCol, "data.label_col")),
+    train=(c.Flag("max_tokens", MaxTokens, "model.max_tokens"),
+           c.Flag("sequence_length", SequenceLength, "model.sequence_length"),
+           c.Flag("ngrams", Ngrams, "model.ngrams"), c.Flag("embedding_dim", EmbeddingDim, "model.embedding_dim"),
+           c.Flag("pooling", Pooling, "model.pooling"), c.Flag("hidden_units", HiddenUnits, "model.hidden_units")),
+)
+c.add_train(app, TEXT)
 
 
 @app.command()
@@ -86,10 +51,12 @@ def evaluate(
 ) -> None:
     """Accuracy, precision, recall, F1, ROC AUC and a confusion matrix of a trained model."""
 
-    def body() -> dict[str, Any]:
+    trained = c.open_trained(TEXT, run_dir)
+
+    def body() -> Any:
         from . import task
 
-        return task.evaluate(run_dir, data_dir=data_dir, csv=csv, text_col=text_col,
+        return task.evaluate(trained, data_dir=data_dir, csv=csv, text_col=text_col,
                              label_col=label_col)
 
     def human(r: dict[str, Any]) -> str:
@@ -111,10 +78,12 @@ def predict(
 ) -> None:
     """Label (positive/negative) and probability for each text."""
 
-    def body() -> dict[str, Any]:
+    trained = c.open_trained(TEXT, run_dir)
+
+    def body() -> Any:
         from . import task
 
-        return task.predict(run_dir, texts or [], file=file)
+        return task.predict(trained, texts or [], file=file)
 
     def human(r: dict[str, Any]) -> str:
         return "\n".join(f"{p['label']} {p['probability']:.3f}  {_short(p['input'])}"
@@ -127,65 +96,6 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _data_flags(dataset: str | None, data_dir: str | None, csv: str | None, text_col: str | None,
-                label_col: str | None) -> dict[str, Any]:
-    return {"data.dataset": dataset, "data.data_dir": data_dir, "data.csv": csv,
-            "data.text_col": text_col, "data.label_col": label_col}
-
-
-@app.command()
-def cv(
-    ctx: typer.Context,
-    grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
-    seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
-    executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
-    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
-    label_col: LabelCol = None, epochs: o.Epochs = None, patience: o.Patience = None,
-    seed: o.Seed = None, tensorboard: o.TensorBoard = None, config: o.ConfigFile = None,
-    set_: o.Sets = None, runs_dir: o.RunsDir = Path("runs"), name: o.Name = None,
-    mlflow_uri: o.MlflowUri = None, json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside
-    each training fold), refit the best on all training data, score the test split once."""
-    from .config import TextConfig
-
-    flags = o.training_flags(epochs=epochs, patience=patience, seed=seed, tensorboard=tensorboard)
-    flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
-    base, plan = o.plan_cv(TextConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta, resume=resume, app="text", ctx=ctx)
-
-    def spec(cfg: Any) -> Any:
-        from .cv import cv_spec
-
-        return cv_spec(cfg)
-
-    o.run_cv_command("text", TextConfig, base, plan, spec, resume=resume, runs_dir=runs_dir,
-                     name=name, json_=json_, verbose=verbose, mlflow_uri=mlflow_uri,
-                     executor=executor, jobs=jobs, scheduler=scheduler)
-
-
-@app.command()
-def compare(
-    optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
-    dataset: Dataset = None, data_dir: DataDir = None, csv: Csv = None, text_col: TextCol = None,
-    label_col: LabelCol = None, epochs: o.Epochs = None, seed: o.Seed = None,
-    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Train each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
-    from .config import TextConfig
-
-    flags = o.training_flags(epochs=epochs, seed=seed, tensorboard=tensorboard)
-    flags.update(_data_flags(dataset, data_dir, csv, text_col, label_col))
-
-    def task(cfg: Any) -> tuple[Any, str]:
-        from . import task as text_task
-        from .cv import text_cv_task
-
-        data = text_task.load_config_data(cfg)
-        return text_cv_task(data), data.source
-
-    o.run_compare_command("text", TextConfig, config, flags, set_, optimizers, regularizers, task,
-                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose,
-                          mlflow_uri=mlflow_uri)
+c.add_cv(app, TEXT, "Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside "
+         "each training fold), refit the best on all training data, score the test split once.")
+c.add_compare(app, TEXT, "Train each optimizer or regularizer on the same split, budget and seed; overlaid curves.")

@@ -1,22 +1,20 @@
-"""The text app's Python API: train, evaluate, predict. Each returns a plain dict."""
+"""The text app: its data, model and metrics as an :class:`~regapps.shared.app.TrainableApp`,
+and its Python API (train, resume, evaluate, predict, cv, compare), which the toolkit runs."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from regapps.shared import distribute, plots
+from regapps.shared import toolkit
+from regapps.shared.app import EvaluateResult, Fitted, Labelled, PredictResult, Trained, TrainResult
 from regapps.shared.checks import check_monitor, logged_names
-from regapps.shared.environment import versions
 from regapps.shared.errors import DataError, RunDirError
 from regapps.shared.metrics import binary_metrics
 from regapps.shared.model_pool import ModelPool
-from regapps.shared.modelio import load_model, save_model
 from regapps.shared.report import Report, metrics_rows
-from regapps.shared.resume import reopen_train_run
-from regapps.shared.runs import Run
 
 from .config import TextConfig
 from .data import (
@@ -30,6 +28,11 @@ from .data import (
 )
 from .formats import CLASS_NAMES, clean_text
 
+if TYPE_CHECKING:  # pragma: no cover
+    from regapps.shared.selection.compare import CompareResult
+    from regapps.shared.selection.protocols import CVTask
+    from regapps.shared.selection.runner import CVResult
+
 log = logging.getLogger(__name__)
 APP = "text"
 PREDICT_BATCH = 512
@@ -41,57 +44,152 @@ def load_config_data(config: TextConfig) -> TextData:
     return load_text_data(d.dataset, d.data_dir, d.csv, text_col=d.text_col, label_col=d.label_col)
 
 
+class TextApp:
+    """Binary sentiment: raw texts in, the probability of "positive" out."""
+
+    name = APP
+    config_cls = TextConfig
+
+    def load_data(self, config: TextConfig) -> TextData:
+        return load_config_data(config)
+
+    def check(self, config: TextConfig, data: TextData | None) -> None:
+        if data is None:
+            check_monitor(config.training.monitor, logged_names(TRAIN_METRICS, validation=True))
+        else:
+            _split(config, data)  # too few texts
+
+    def run_name(self, config: TextConfig, data: TextData) -> str:
+        d = config.data
+        chosen = d.csv or d.data_dir
+        return f"{config.model.pooling}-{Path(chosen).name if chosen else d.dataset}"
+
+    def meta(self, config: TextConfig, data: TextData) -> dict[str, Any]:
+        return {"class_names": CLASS_NAMES,
+                "input": "raw text; HTML line breaks removed, then the model's TextVectorization",
+                "threshold": 0.5}
+
+    def fit(self, config: TextConfig, data: TextData, *, run_dir: Path, verbose: int,
+            resume: bool) -> Fitted:
+        x_tr, x_val, y_tr, y_val = _split(config, data)
+        result = fit_text_model(config, x_tr, y_tr, x_val, y_val, run_dir=run_dir, verbose=verbose,
+                                resume=resume)
+        test, matrix, split = None, result["validation_matrix"], "validation"
+        if data.x_test is not None and data.y_test is not None:
+            test, matrix = score_ids(result["classifier"], vectorize(result["vectorizer"], data.x_test),
+                                     data.y_test)
+            split = "test"
+        return Fitted(result["model"], result["fit"], result["validation"], test, matrix, split,
+                      {"vocabulary_size": result["vocab_size"], "jit_compile": result["jit_compile"]})
+
+    def curve_title(self, config: TextConfig, data: TextData) -> str:
+        return f"{config.model.pooling} model on {data.source}"
+
+    def train_report(self, config: TextConfig, data: TextData, metrics: Mapping[str, Any],
+                     split: str) -> Report:
+        return _train_report(config, data, metrics, split)
+
+    def cv_task(self, config: TextConfig, data: TextData) -> CVTask:
+        from .cv import text_cv_task
+
+        return text_cv_task(data)
+
+    def refit(self, best: TextConfig, data: TextData, folder: Path) -> dict[str, Any]:
+        return toolkit.train_refit(self, best, data, folder)
+
+    def check_meta(self, meta: dict[str, Any], run_dir: Path) -> None:
+        if meta.get("class_names") != CLASS_NAMES:
+            raise RunDirError(f"{run_dir}/config.json lacks the text app's class names")
+
+    def custom_objects(self) -> dict[str, Any]:
+        from .model import custom_objects
+
+        return custom_objects()
+
+    def labelled(self, trained: Trained[TextConfig], *, data_dir: str | None = None,
+                 csv: str | None = None, text_col: str = "text", label_col: str = "label") -> Labelled:
+        if data_dir or csv:
+            texts, y, source = load_eval_set(data_dir, csv, text_col, label_col)
+        else:
+            data = load_config_data(trained.config)
+            if data.x_test is None or data.y_test is None:
+                raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir or --csv")
+            texts, y, source = data.x_test, data.y_test, data.source
+        name = Path(source.split(" ")[0]).name
+        return Labelled(texts, y, source, name=name or "test", title=f"confusion matrix: {name}")
+
+    def score(self, model: Any, labelled: Labelled, trained: Trained[TextConfig]) -> tuple[dict[str, Any], np.ndarray]:
+        return binary_metrics(labelled.y, predict_probs(model, labelled.x), CLASS_NAMES)
+
+    def read_inputs(self, trained: Trained[TextConfig], inputs: list[Any], *,
+                    file: Path | None = None) -> list[str]:
+        texts = list(inputs)
+        for i, text in enumerate(texts, start=1):
+            if not clean_text(text):
+                raise DataError(f"text {i} is empty; give some words to classify")
+        if file is not None:
+            texts += read_text_file(file)
+        if not texts:
+            raise DataError("give at least one text, or --file PATH with one text per line")
+        return texts
+
+    def predictions(self, model: Any, batch: list[str], inputs: list[Any], trained: Trained[TextConfig],
+                    **options: Any) -> list[dict[str, Any]]:
+        probs = predict_probs(model, [clean_text(t) for t in batch])
+        out = []
+        for text, p in zip(batch, probs):
+            label = int(p >= 0.5)
+            out.append({"input": text, "label": CLASS_NAMES[label],
+                        "probability": float(p if label else 1 - p), "positive_probability": float(p)})
+        return out
+
+
+TEXT = TextApp()
+
+
+# --- the Python API ---------------------------------------------------------------------------
+
 def train(config: TextConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-          verbose: int = 1, folder: Path | None = None, data: TextData | None = None) -> dict[str, Any]:
+          verbose: int = 1, folder: Path | None = None, data: TextData | None = None) -> TrainResult:
     """Load data, train the configured model, evaluate it, and write a complete run directory
     (under ``runs_dir/text``, or under ``folder`` when given, e.g. a cv run's refit)."""
-    distribute.check(config.training)
-    check_monitor(config.training.monitor, logged_names(TRAIN_METRICS, validation=True))  # before any data loads
-    data = data or load_config_data(config)
-    for note in data.notes:
-        log.warning(note)
-    split = _split(config, data)  # too few texts: refused before a run directory exists
-    run = Run.create(runs_dir, APP, "train", name or f"{config.model.pooling}-{_source_tag(config)}",
-                     folder=folder)
-    with run.guard():
-        run.write_json("config.json", {**config.to_dict(), "meta": _meta(data, config)})
-        return _train_in(run, config, data, split, verbose=verbose, resume=False)
+    return toolkit.train(TEXT, config, runs_dir=runs_dir, name=name, verbose=verbose, folder=folder, data=data)
 
 
-def resume(run_dir: Path, *, verbose: int = 1) -> dict[str, Any]:
+def resume(run_dir: Path, *, verbose: int = 1) -> TrainResult:
     """Continue an interrupted or failed ``train`` run after its last finished epoch (the
     vectorizer is adapted again on the same training part, which gives the same vocabulary)."""
-    run, config, data = reopen_train_run(run_dir, app=APP, config_cls=TextConfig, load_data=load_config_data)
-    with run.guard():
-        return _train_in(run, config, data, _split(config, data), verbose=verbose, resume=True)
+    return toolkit.resume(TEXT, run_dir, verbose=verbose)
+
+
+def evaluate(run_dir: Path | Trained[TextConfig], *, data_dir: str | None = None, csv: str | None = None,
+             text_col: str = "text", label_col: str = "label") -> EvaluateResult:
+    """Score a trained model on its own test split, or on another labelled set."""
+    return toolkit.evaluate(TEXT, run_dir, data_dir=data_dir, csv=csv, text_col=text_col, label_col=label_col)
+
+
+def predict(run_dir: Path | Trained[TextConfig], texts: list[str], *, file: Path | None = None) -> PredictResult:
+    """Label ("positive"/"negative") and probabilities for each raw text."""
+    return toolkit.predict(TEXT, run_dir, list(texts), file=file)
+
+
+def cv(config: TextConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+       **options: Any) -> CVResult:
+    """Stratified k-fold cross-validation over ``space`` (vocabulary adapted inside each training
+    fold; see :func:`regapps.shared.toolkit.cv` for the options), the winner refitted on all
+    training data and scored on the test split."""
+    return toolkit.cv(TEXT, config, space, **options)
+
+
+def compare(config: TextConfig | None, kind: toolkit.CompareKind, names: Sequence[str], *,
+            runs_dir: Path = Path("runs"), name: str | None = None) -> CompareResult:
+    """Each optimizer or regularizer on the same split, budget and seed; overlaid curves."""
+    return toolkit.compare(TEXT, config, kind, names, runs_dir=runs_dir, name=name)
 
 
 def _split(config: TextConfig, data: TextData) -> tuple[Any, Any, Any, Any]:
     t = config.training
     return split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
-
-
-def _train_in(run: Run, config: TextConfig, data: TextData, split_parts: tuple[Any, Any, Any, Any], *,
-              verbose: int, resume: bool) -> dict[str, Any]:
-    x_tr, x_val, y_tr, y_val = split_parts
-    result = fit_text_model(config, x_tr, y_tr, x_val, y_val, run_dir=run.path, verbose=verbose, resume=resume)
-    fit_result = result["fit"]
-    save_model(result["model"], run.file("model.keras"))
-    metrics: dict[str, Any] = {"validation": result["validation"], "test": None}
-    matrix, split = result["validation_matrix"], "validation"
-    if data.x_test is not None and data.y_test is not None:
-        metrics["test"], matrix = score_ids(result["classifier"], vectorize(result["vectorizer"], data.x_test),
-                                            data.y_test)
-        split = "test"
-    plots.confusion_matrix(matrix, CLASS_NAMES, run.file("confusion_matrix.png"), f"{split} confusion matrix")
-    metrics["training"] = {**fit_result.summary(), "vocabulary_size": result["vocab_size"],
-                           "jit_compile": result["jit_compile"]}
-    run.write_json("metrics.json", metrics)
-    plots.learning_curves(fit_result.history, run.file("learning_curves.png"),
-                          f"{config.model.pooling} model on {data.source}")
-    _train_report(config, data, metrics, split).write(run.path)
-    run.complete()
-    return {"run_dir": str(run.path), "metrics": metrics, "notes": data.notes}
 
 
 class TextFit:
@@ -167,81 +265,6 @@ def predict_probs(model: Any, texts: list[str]) -> np.ndarray:
 
     ds = tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string)[:, None]).batch(PREDICT_BATCH)
     return np.asarray(model.predict(ds, verbose=0), dtype=np.float64).reshape(-1)
-
-
-# --- evaluate / predict ------------------------------------------------------------------
-
-def open_trained(run_dir: Path) -> tuple[Run, dict[str, Any], Any]:
-    run = Run.open(run_dir, app=APP)
-    if run.command != "train":
-        raise RunDirError(f"{run_dir} is a text {run.command!r} directory, not a training run")
-    meta = run.read_mapping("config.json").get("meta", {})
-    if meta.get("class_names") != CLASS_NAMES:
-        raise RunDirError(f"{run_dir}/config.json lacks the text app's class names")
-    from .model import custom_objects
-
-    return run, meta, load_model(run.file("model.keras"), custom_objects=custom_objects())
-
-
-def evaluate(run_dir: Path, *, data_dir: str | None = None, csv: str | None = None,
-             text_col: str = "text", label_col: str = "label") -> dict[str, Any]:
-    """Score a trained model on its own test split, or on another labelled set."""
-    run, _, model = open_trained(run_dir)
-    if data_dir or csv:
-        texts, y, source = load_eval_set(data_dir, csv, text_col, label_col)
-    else:
-        config = TextConfig.from_saved(run.read_mapping("config.json"))
-        data = load_config_data(config)
-        if data.x_test is None or data.y_test is None:
-            raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir or --csv")
-        texts, y, source = data.x_test, data.y_test, data.source
-    metrics, matrix = binary_metrics(y, predict_probs(model, texts), CLASS_NAMES)
-    out = Run.create(run.path, APP, "evaluate", Path(source.split(" ")[0]).name or "test",
-                     folder=run.path / "evaluations")
-    with out.guard():
-        out.write_json("metrics.json", {"test": metrics, "source": source})
-        plots.confusion_matrix(matrix, CLASS_NAMES, out.file("confusion_matrix.png"),
-                               f"confusion matrix: {Path(source.split(' ')[0]).name}")
-        out.complete()
-    return {"run_dir": str(run.path), "output_dir": str(out.path), "metrics": {"test": metrics}}
-
-
-def predict(run_dir: Path, texts: list[str], *, file: Path | None = None) -> dict[str, Any]:
-    """Label ("positive"/"negative") and probabilities for each raw text."""
-    inputs = list(texts)
-    for i, text in enumerate(inputs, start=1):
-        if not clean_text(text):
-            raise DataError(f"text {i} is empty; give some words to classify")
-    if file is not None:
-        inputs += read_text_file(file)
-    if not inputs:
-        raise DataError("give at least one text, or --file PATH with one text per line")
-    _, _, model = open_trained(run_dir)
-    probs = predict_probs(model, [clean_text(t) for t in inputs])
-    out = []
-    for text, p in zip(inputs, probs):
-        label = int(p >= 0.5)
-        out.append({"input": text, "label": CLASS_NAMES[label],
-                    "probability": float(p if label else 1 - p), "positive_probability": float(p)})
-    return {"run_dir": str(run_dir), "predictions": out}
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _source_tag(config: TextConfig) -> str:
-    d = config.data
-    chosen = d.csv or d.data_dir
-    return Path(chosen).name if chosen else d.dataset
-
-
-def _meta(data: TextData, config: TextConfig) -> dict[str, Any]:
-    return {"app": APP, "created": datetime.now().isoformat(timespec="seconds"),
-            "versions": versions(), "seed": config.training.seed, "data_source": data.source,
-            "data_sha256": data.checksum(), "class_names": CLASS_NAMES,
-            "input": "raw text; HTML line breaks removed, then the model's TextVectorization",
-            "threshold": 0.5, "n_train": len(data.y_train),
-            "n_test": None if data.y_test is None else len(data.y_test), "notes": data.notes}
 
 
 def _train_report(config: TextConfig, data: TextData, metrics: dict[str, Any], split: str) -> Report:

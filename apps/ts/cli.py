@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from regapps.apps import commands as c
 from regapps.apps import options as o
 
 app = typer.Typer(help="Stock-price forecasting: a stacked LSTM trained with Adam, judged by "
@@ -33,212 +34,99 @@ MaWindow = Annotated[Optional[int], typer.Option("--ma-window", help="Moving-ave
 Level = Annotated[Optional[float], typer.Option("--interval-level", help="Prediction-interval level (default 0.9).", rich_help_panel=B)]
 
 
-def _build(config: Path | None, sets: list[str] | None, **flags: Any) -> Any:
-    from regapps.shared.config import build_config
-
-    from .config import TsConfig
-
-    data = {k: flags.pop(k) for k in ("source", "ticker", "csv", "date_col", "target_col", "start",
-                                      "end", "interval", "transform")}
-    if data["csv"] and not data["source"]:
-        data["source"] = "csv"
-    model = {k: flags.pop(k) for k in ("lookback", "horizon", "units", "layers",
-                                       "recurrent_dropout", "shrink")}
-    bt = {k: flags.pop(k) for k in ("test_size", "refit_every", "ma_window")}
-    bt["interval_level"] = flags.pop("interval_level")
-    dotted = o.training_flags(**flags)
-    dotted.update({f"data.{k}": v for k, v in data.items()})
-    dotted.update({f"model.{k}": v for k, v in model.items()})
-    dotted.update({f"backtest.{k}": v for k, v in bt.items()})
-    return build_config(TsConfig, config_file=config, flags=dotted, sets=sets or [])
+def _csv_means_source(values: dict[str, Any]) -> None:
+    if values.get("csv") and not values.get("source"):
+        values["source"] = "csv"
 
 
-def _run(command: str, cfg: Any, runs_dir: Path, name: str | None, json_: bool,
-         verbose: bool) -> dict[str, Any]:
-    from . import task
-
-    return getattr(task, command)(cfg, runs_dir=runs_dir, name=name, prepared=_prepared(cfg, verbose),
-                                  verbose=1 if verbose and not json_ else 0)
+def _flags(*names: str, table: dict[str, c.Flag]) -> tuple[c.Flag, ...]:
+    return tuple(table[n] for n in names)
 
 
-@app.command()
-def backtest(
-    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
-    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
-    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
-    units: Units = None, layers: Layers = None, recurrent_dropout: RecDropout = None,
-    shrink: Shrink = None, test_size: TestSize = None, refit_every: RefitEvery = None,
-    ma_window: MaWindow = None, interval_level: Level = None,
-    l1: o.L1 = None, l2: o.L2 = None, dropout: o.Dropout = None, optimizer: o.Optimizer = None,
-    learning_rate: o.LearningRate = None, weight_decay: o.WeightDecay = None,
-    schedule: o.Schedule = None, batch_size: o.BatchSize = None, epochs: o.Epochs = None,
-    patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
-    validation_split: o.ValidationSplit = None, seed: o.Seed = None,
-    time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
-    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Walk-forward backtest (expanding window) of the LSTM against naive, drift and moving average."""
-    flags = {k: v for k, v in locals().items()
-             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose", "mlflow_uri")}
-    cfg = _build(config, set_, **flags)
-
-    def body() -> dict[str, Any]:
-        return _run("backtest", cfg, runs_dir, name, json_, verbose)
-
-    mlflow = o.mlflow_target(mlflow_uri, "ts", "backtest")
-
-    def human(r: dict[str, Any]) -> str:
-        from .report import text_table
-
-        cov = r["interval_coverage"]
-        return (f"ts backtest: {r['n_test']} origins, {r['horizon']}-step ahead, "
-                f"{r['test_start']} to {r['test_end']}\n{text_table(r['metrics'])}\n"
-                f"{r['interval_level']:.0%} interval coverage: "
-                f"{'n/a' if cov is None else f'{cov:.3f}'} (n={r['interval_n']}) -> {r['run_dir']}")
-
-    o.run_command(json_, verbose, body, human, tensorflow=False, mlflow=mlflow)
+MODEL = {f.name: f for f in (
+    c.Flag("lookback", Lookback, "model.lookback"), c.Flag("horizon", Horizon, "model.horizon"),
+    c.Flag("units", Units, "model.units"), c.Flag("layers", Layers, "model.layers"),
+    c.Flag("recurrent_dropout", RecDropout, "model.recurrent_dropout"), c.Flag("shrink", Shrink, "model.shrink"),
+    c.Flag("test_size", TestSize, "backtest.test_size"), c.Flag("refit_every", RefitEvery, "backtest.refit_every"),
+    c.Flag("ma_window", MaWindow, "backtest.ma_window"), c.Flag("interval_level", Level, "backtest.interval_level"),
+)}
+TS = c.AppCommands(
+    name="ts", task="regapps.apps.ts.task", app_object="TS",
+    data=(c.Flag("source", Source, "data.source"), c.Flag("ticker", Ticker, "data.ticker"),
+          c.Flag("csv", Csv, "data.csv"), c.Flag("date_col", DateCol, "data.date_col"),
+          c.Flag("target_col", TargetCol, "data.target_col"), c.Flag("start", Start, "data.start"),
+          c.Flag("end", End, "data.end"), c.Flag("interval", Interval, "data.interval"),
+          c.Flag("transform", Transform, "data.transform")),
+    cv=_flags("lookback", "horizon", "test_size", "refit_every", table=MODEL),
+    compare=_flags("lookback", "horizon", "test_size", table=MODEL),
+    tensorflow_first=False, many_fits=True, adjust=_csv_means_source,
+)
+FIT = (*MODEL.values(), *(c.TRAINING[n] for n in (
+    "l1", "l2", "dropout", "optimizer", "learning_rate", "weight_decay", "schedule", "batch_size", "epochs",
+    "patience", "early_stopping", "validation_split", "seed", "time_budget", "strategy", "precision",
+    "tensorboard")), *c.CONFIG, *c.OUTPUT)
 
 
-@app.command()
-def forecast(
-    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
-    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
-    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
-    units: Units = None, layers: Layers = None, recurrent_dropout: RecDropout = None,
-    shrink: Shrink = None, test_size: TestSize = None, refit_every: RefitEvery = None,
-    ma_window: MaWindow = None, interval_level: Level = None,
-    l1: o.L1 = None, l2: o.L2 = None, dropout: o.Dropout = None, optimizer: o.Optimizer = None,
-    learning_rate: o.LearningRate = None, weight_decay: o.WeightDecay = None,
-    schedule: o.Schedule = None, batch_size: o.BatchSize = None, epochs: o.Epochs = None,
-    patience: o.Patience = None, early_stopping: o.EarlyStopping = None,
-    validation_split: o.ValidationSplit = None, seed: o.Seed = None,
-    time_budget: o.TimeBudget = None, strategy: o.Strategy = None, precision: o.Precision = None,
-    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Fit on all data and forecast the next --horizon steps with prediction intervals.
+def _fit_command(command: str, human: Any, doc: str) -> None:
+    """backtest and forecast: the same flags, a config, one call of the task."""
+    flags = (*TS.data, *FIT)
 
-    The walk-forward backtest runs first, so the model's real skill (MASE vs naive) is shown."""
-    flags = {k: v for k, v in locals().items()
-             if k not in ("config", "set_", "runs_dir", "name", "json_", "verbose", "mlflow_uri")}
-    cfg = _build(config, set_, **flags)
+    def body(values: dict[str, Any]) -> None:
+        from regapps.shared.config import build_config
 
-    def body() -> dict[str, Any]:
-        return _run("forecast", cfg, runs_dir, name, json_, verbose)
+        from .config import TsConfig
 
-    mlflow = o.mlflow_target(mlflow_uri, "ts", "forecast")
+        _csv_means_source(values)
+        v = values
+        cfg = build_config(TsConfig, config_file=v["config"], flags=c.config_flags(flags, v), sets=v["set_"] or [])
+        verbosity = o.keras_verbosity(v["json_"], v["verbose"], many_fits=True)
 
-    def human(r: dict[str, Any]) -> str:
-        level = r["interval_level"]
-        lines = [f"ts forecast from {r['last_date']} (last {r['last_value']:.4f}), "
-                 f"{level:.0%} intervals:",
-                 f"{'date':<12}{'forecast':>12}{'lower':>12}{'upper':>12}"]
-        lines += [f"{p['date']:<12}{p['forecast']:>12.4f}{p['lower']:>12.4f}{p['upper']:>12.4f}"
-                  for p in r["forecast"]]
-        b = r["backtest"]
-        lines.append(f"backtest MASE: lstm {_n(b['lstm']['mase'])} vs naive {_n(b['naive']['mase'])}"
-                     f" (DM p {_n(b['lstm']['dm_p_value'])}); interval coverage "
-                     f"{_n(r['backtest_interval_coverage'])} -> {r['run_dir']}")
-        return "\n".join(lines)
+        def run() -> Any:
+            from . import task
 
-    o.run_command(json_, verbose, body, human, tensorflow=False, mlflow=mlflow)
+            return getattr(task, command)(cfg, runs_dir=v["runs_dir"], name=v["name"], verbose=verbosity)
+
+        o.run_command(v["json_"], v["verbose"], run, human, tensorflow=False,
+                      mlflow=o.mlflow_target(v["mlflow_uri"], "ts", command))
+
+    c.add_command(app, command, flags, body, doc)
+
+
+def _backtest_human(r: dict[str, Any]) -> str:
+    from .report import text_table
+
+    cov = r["interval_coverage"]
+    return (f"ts backtest: {r['n_test']} origins, {r['horizon']}-step ahead, "
+            f"{r['test_start']} to {r['test_end']}\n{text_table(r['metrics'])}\n"
+            f"{r['interval_level']:.0%} interval coverage: "
+            f"{'n/a' if cov is None else f'{cov:.3f}'} (n={r['interval_n']}) -> {r['run_dir']}")
+
+
+
+def _forecast_human(r: dict[str, Any]) -> str:
+    level = r["interval_level"]
+    lines = [f"ts forecast from {r['last_date']} (last {r['last_value']:.4f}), "
+             f"{level:.0%} intervals:",
+             f"{'date':<12}{'forecast':>12}{'lower':>12}{'upper':>12}"]
+    lines += [f"{p['date']:<12}{p['forecast']:>12.4f}{p['lower']:>12.4f}{p['upper']:>12.4f}"
+              for p in r["forecast"]]
+    b = r["backtest"]
+    lines.append(f"backtest MASE: lstm {_n(b['lstm']['mase'])} vs naive {_n(b['naive']['mase'])}"
+                 f" (DM p {_n(b['lstm']['dm_p_value'])}); interval coverage "
+                 f"{_n(r['backtest_interval_coverage'])} -> {r['run_dir']}")
+    return "\n".join(lines)
+
 
 
 def _n(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-@app.command()
-def cv(
-    ctx: typer.Context,
-    grid: o.Grid = None, search: o.Search = "grid", n_iter: o.NIter = 10, folds: o.Folds = 3,
-    seeds: o.Seeds = 1, eta: o.Eta = 3, resume: o.Resume = None,
-    executor: o.Executor = "sequential", jobs: o.Jobs = None, scheduler: o.Scheduler = None,
-    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
-    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
-    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
-    test_size: TestSize = None, refit_every: RefitEvery = None,
-    epochs: o.Epochs = None, patience: o.Patience = None, seed: o.Seed = None,
-    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the
-    backtest's test window, then backtest the best configuration on that window once."""
-    from .config import TsConfig
-
-    flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
-                   start=start, end=end, interval=interval, transform=transform, lookback=lookback,
-                   horizon=horizon, test_size=test_size, refit_every=refit_every, epochs=epochs,
-                   patience=patience, seed=seed, tensorboard=tensorboard)
-    base, plan = o.plan_cv(TsConfig, config, flags, set_, grid=grid, search=search, n_iter=n_iter,
-                           folds=folds, seeds=seeds, eta=eta, resume=resume, app="ts", ctx=ctx)
-
-    def spec(cfg: Any) -> Any:
-        from .cv import cv_spec
-
-        return cv_spec(cfg, _prepared(cfg, verbose))
-
-    o.run_cv_command("ts", TsConfig, base, plan, spec, resume=resume, runs_dir=runs_dir, name=name,
-                     json_=json_, verbose=verbose, tensorflow=False, mlflow_uri=mlflow_uri,
-                     executor=executor, jobs=jobs, scheduler=scheduler)
-
-
-@app.command()
-def compare(
-    optimizers: o.CompareOptimizers = None, regularizers: o.CompareRegularizers = None,
-    source: Source = None, ticker: Ticker = None, csv: Csv = None, date_col: DateCol = None,
-    target_col: TargetCol = None, start: Start = None, end: End = None, interval: Interval = None,
-    transform: Transform = None, lookback: Lookback = None, horizon: Horizon = None,
-    test_size: TestSize = None, epochs: o.Epochs = None, seed: o.Seed = None,
-    tensorboard: o.TensorBoard = None, config: o.ConfigFile = None, set_: o.Sets = None,
-    runs_dir: o.RunsDir = Path("runs"), name: o.Name = None, mlflow_uri: o.MlflowUri = None,
-    json_: o.Json = False, verbose: o.Verbose = False,
-) -> None:
-    """Train each optimizer or regularizer on the same walk-forward split, budget and seed."""
-    from .config import TsConfig
-
-    flags = _flags(source=source, ticker=ticker, csv=csv, date_col=date_col, target_col=target_col,
-                   start=start, end=end, interval=interval, transform=transform, lookback=lookback,
-                   horizon=horizon, test_size=test_size, epochs=epochs, seed=seed,
-                   tensorboard=tensorboard)
-
-    def task(cfg: Any) -> tuple[Any, str]:
-        from .cv import TsCVTask
-
-        data, prep = _prepared(cfg, verbose)
-        return TsCVTask(prep, cfg), data.source
-
-    o.run_compare_command("ts", TsConfig, config, flags, set_, optimizers, regularizers, task,
-                          runs_dir=runs_dir, name=name, json_=json_, verbose=verbose, tensorflow=False,
-                          mlflow_uri=mlflow_uri)
-
-
-def _prepared(cfg: Any, verbose: bool) -> Any:
-    """Load and check the series first (bad input fails in a second), then pay for TensorFlow."""
-    from regapps.shared.distribute import check
-    from regapps.shared.environment import import_tensorflow
-
-    from . import task
-
-    prepared = task.load_prepared(cfg)
-    import_tensorflow(verbose, cfg.training.strategy)
-    check(cfg.training)
-    return prepared
-
-
-def _flags(**given: Any) -> dict[str, Any]:
-    """Dotted config keys for the data, model and backtest flags cv and compare take."""
-    if given.get("csv") and not given.get("source"):
-        given["source"] = "csv"
-    flags = o.training_flags(epochs=given.pop("epochs", None), patience=given.pop("patience", None),
-                             seed=given.pop("seed", None), tensorboard=given.pop("tensorboard", None))
-    sections = {"data": ("source", "ticker", "csv", "date_col", "target_col", "start", "end",
-                         "interval", "transform"),
-                "model": ("lookback", "horizon"), "backtest": ("test_size", "refit_every")}
-    for section, keys in sections.items():
-        flags.update({f"{section}.{k}": given[k] for k in keys if k in given})
-    return flags
+_fit_command("backtest", _backtest_human,
+             "Walk-forward backtest (expanding window) of the LSTM against naive, drift and moving average.")
+_fit_command("forecast", _forecast_human,
+             "Fit on all data and forecast the next --horizon steps with prediction intervals.\n\n"
+             "The walk-forward backtest runs first, so the model's real skill (MASE vs naive) is shown.")
+c.add_cv(app, TS, "Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the "
+         "backtest's test window, then backtest the best configuration on that window once.")
+c.add_compare(app, TS, "Train each optimizer or regularizer on the same walk-forward split, budget and seed.")

@@ -4,7 +4,6 @@ early-stopping tail inside those rows) and scores MASE on forecast origins after
 lookback + horizon rows; no fold reads a target inside the test window."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,21 +57,7 @@ class TsCVTask:
         return TrialResult(mase, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
 
 
-def cv_spec(config: TsConfig, prepared: tuple[TsData, Prepared]) -> CVSpec:
-    data, prep = prepared
-
-    def refit(best: Any, folder: Path) -> dict[str, Any]:
-        result = task.backtest(best, folder=folder, name="best-backtest", prepared=prepared)
-        rel = Path(result["run_dir"]).relative_to(folder)
-        return {"run_dir": result["run_dir"], "metrics": {"test": _flat(result["metrics"])},
-                "images": [("Walk-forward backtest of the best configuration against naive",
-                            str(rel / "backtest.png"))]}
-
-    return CVSpec(app=task.APP, config_cls=TsConfig, task=TsCVTask(prep, config), refit=refit,
-                  data_source=data.source)
-
-
-def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """``{"lstm": {"mase": ...}, "naive": {...}}`` -> ``{"lstm_mase": ..., ...}`` for tables."""
     return {f"{model}_{k}": v for model, values in metrics.items() for k, v in values.items()
             if k in ("mase", "mae", "rmse", "directional_accuracy")}

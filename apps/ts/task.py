@@ -1,15 +1,18 @@
-"""The time-series app's Python API: backtest and forecast. Each returns a plain dict and writes
-a complete run directory (config.json with "meta", metrics.json, CSVs, PNG, report.md; status
-last)."""
+"""The time-series app: its data and cross-validation as an :class:`~regapps.shared.app.App`,
+and its Python API: backtest and forecast (each returns a plain dict and writes a complete run
+directory: config.json with "meta", metrics.json, CSVs, PNG, report.md; status last), and cv
+and compare, which the toolkit runs."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from regapps.shared import toolkit
 from regapps.shared.environment import versions
 from regapps.shared.errors import DataError
 from regapps.shared.modelio import save_model
@@ -24,6 +27,13 @@ from .metrics import final_bands
 from .model import LstmForecaster
 from .report import backtest_report, forecast_report, metric_rows
 
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
+    from regapps.shared.selection.compare import CompareResult
+    from regapps.shared.selection.protocols import CVTask
+    from regapps.shared.selection.runner import CVResult
+
 log = logging.getLogger(__name__)
 APP = "ts"
 INTERVAL_METHOD = (
@@ -34,18 +44,86 @@ INTERVAL_METHOD = (
     "residuals and misses already observed at each origin are used")
 
 
-def load_prepared(config: TsConfig) -> tuple[TsData, Prepared]:
+class Series(NamedTuple):
+    """A loaded series and its features (unpacks as ``data, prep``)."""
+
+    data: TsData
+    prep: Prepared
+
+    @property
+    def source(self) -> str:
+        return self.data.source
+
+    @property
+    def notes(self) -> list[str]:
+        return self.data.notes
+
+    def checksum(self) -> str:
+        return self.data.checksum()
+
+
+def load_prepared(config: TsConfig) -> Series:
+    """The series, checked (a too-short one fails here, before a run directory exists), then
+    TensorFlow, set up for ``training.strategy``: bad input fails in a second, before paying
+    for TensorFlow."""
+    from regapps.shared.distribute import check
+    from regapps.shared.environment import ensure_tensorflow
+
     data = load_series(config.data)
     prep = prepare(data, config.data.transform, config.backtest.ewma_lambda)
     try:
-        plan_origins(prep, config)  # too-short series fail here, before a run directory exists
+        plan_origins(prep, config)
     except DataError as exc:
         raise DataError(f"{data.source}: {exc}") from exc
-    return data, prep
+    ensure_tensorflow(config.training.strategy)
+    check(config.training)
+    return Series(data, prep)
+
+
+class TsApp:
+    """Forecasting one series; cv and compare score MASE on walk-forward folds."""
+
+    name = APP
+    config_cls = TsConfig
+
+    def load_data(self, config: TsConfig) -> Series:
+        return load_prepared(config)
+
+    def cv_task(self, config: TsConfig, data: Series) -> CVTask:
+        from .cv import TsCVTask
+
+        return TsCVTask(data.prep, config)
+
+    def refit(self, best: TsConfig, data: Series, folder: Path) -> dict[str, Any]:
+        """The best configuration backtested on the test window, once."""
+        from .cv import flat_metrics
+
+        result = backtest(best, folder=folder, name="best-backtest", prepared=data)
+        rel = Path(result["run_dir"]).relative_to(folder)
+        return {"run_dir": result["run_dir"], "metrics": {"test": flat_metrics(result["metrics"])},
+                "images": [("Walk-forward backtest of the best configuration against naive",
+                            str(rel / "backtest.png"))]}
+
+
+TS = TsApp()
+
+
+def cv(config: TsConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+       **options: Any) -> CVResult:
+    """Walk-forward cross-validation (MASE) over ``space`` on the history before the backtest's
+    test window (see :func:`regapps.shared.toolkit.cv` for the options), then one backtest of
+    the best configuration on that window."""
+    return toolkit.cv(TS, config, space, **options)
+
+
+def compare(config: TsConfig | None, kind: toolkit.CompareKind, names: Sequence[str], *,
+            runs_dir: Path = Path("runs"), name: str | None = None) -> CompareResult:
+    """Each optimizer or regularizer on the same walk-forward split, budget and seed."""
+    return toolkit.compare(TS, config, kind, names, runs_dir=runs_dir, name=name)
 
 
 def backtest(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None,
+             verbose: int = 0, prepared: Series | None = None,
              folder: Path | None = None) -> dict[str, Any]:
     """Walk-forward evaluation of the LSTM and the baselines on the configured series (a run
     under ``runs_dir/ts``, or under ``folder``, e.g. a cv run's final test)."""
@@ -72,7 +150,7 @@ def _with_board(config: TsConfig, run: Run) -> TsConfig:
 
 
 def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | None = None,
-             verbose: int = 0, prepared: tuple[TsData, Prepared] | None = None) -> dict[str, Any]:
+             verbose: int = 0, prepared: Series | None = None) -> dict[str, Any]:
     """Backtest (for the model's real skill and its residuals), then fit on all data and
     forecast the next ``horizon`` steps with intervals from the walk-forward residuals."""
     data, prep = prepared or load_prepared(config)

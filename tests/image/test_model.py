@@ -112,7 +112,7 @@ def test_flip_average_is_the_mean_over_each_image_and_its_mirror() -> None:
 
 
 def test_fast_preset_components_have_flags() -> None:
-    from regapps.apps.options import training_flags
+    from regapps.apps.commands import training_flags
 
     cfg = build_config(ImageConfig, flags={
         "model.preset": "fast", "augment.flip": False, "augment.crop_padding": 0, "augment.flip_average": False,

@@ -135,7 +135,8 @@ def test_schedules_without_a_horizon_are_left_alone(monkeypatch: pytest.MonkeyPa
 
 
 def test_time_budget_flag_lifts_the_epoch_cap() -> None:
-    from regapps.apps.options import BUDGET_EPOCH_CAP, training_flags
+    from regapps.apps.commands import training_flags
+    from regapps.apps.options import BUDGET_EPOCH_CAP
 
     assert training_flags(time_budget=7.5)["training.epochs"] == BUDGET_EPOCH_CAP
     assert training_flags(time_budget=7.5, epochs=20)["training.epochs"] == 20

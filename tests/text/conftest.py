@@ -41,4 +41,4 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--epochs": "training.epochs", "--patience": "training.patience"}
     cfg = build_config(TextConfig, flags={keys[k]: v for k, v in flags.items()} | {"data.csv": str(data)})
     result = task.train(cfg, runs_dir=tmp / "runs", name="fixture", verbose=0)
-    return Path(result["run_dir"])
+    return Path(result.run_dir)

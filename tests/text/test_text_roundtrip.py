@@ -122,7 +122,7 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     cfg = TextConfig.model_validate({"data": {"data_dir": str(data)}, "training": {"epochs": 1},
                                      "model": {"max_tokens": 200_000, "sequence_length": 300}})
     result = task.train(cfg, runs_dir=tmp_path / "runs", verbose=0)
-    run = Path(result["run_dir"])
+    run = Path(result.run_dir)
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["training"]["vocabulary_size"] > 100_000
     assert metrics["test"]["accuracy"] > 0.6  # one epoch learns the sentiment words
