@@ -67,7 +67,9 @@ class HistoryRecorder(keras.callbacks.Callback):
         if self.csv_path is not None:
             atomic_write_csv(self.csv_path, self.rows)
 
-    def series(self) -> dict[str, list[float]]:
+    def series(self) -> dict[str, list[float | None]]:
+        """Each column over the epochs; None where a row lacks it (rows carried over from an
+        earlier leg or run may log other metrics)."""
         keys = [k for k in self.rows[0] if k != "epoch"] if self.rows else []
         return {k: [r.get(k) for r in self.rows] for k in keys}
 
@@ -108,15 +110,16 @@ class BestKeeper(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         value = (logs or {}).get(self.monitor)
-        finite = value is not None and math.isfinite(float(value))
-        gain = self._gain(float(value)) if finite else -math.inf
+        current = math.nan if value is None else float(value)
+        finite = math.isfinite(current)
+        gain = self._gain(current) if finite else -math.inf
         improved = gain > 0
         if gain > self.min_delta:
             self.wait = 0
         else:
             self.wait += 1
         if improved:
-            self.best, self.best_epoch = float(value), epoch + 1  # type: ignore[arg-type]
+            self.best, self.best_epoch = current, epoch + 1
             self.best_weights = self.model.get_weights()
         if self.checkpoint_dir is not None:
             with deferred_interrupts():  # the epoch's checkpoints and state.json go together

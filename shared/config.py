@@ -6,11 +6,16 @@ Apps subclass :class:`ExperimentConfig` to add their ``data`` and ``model`` sect
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 from pydantic import (
     BaseModel,
     ConfigDict,

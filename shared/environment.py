@@ -64,7 +64,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def cache_dir() -> "os.PathLike[str]":
+def cache_dir() -> os.PathLike[str]:
     """Download cache: ``$REGAPPS_DATA`` or ``data/cache`` under the working directory."""
     from pathlib import Path
 

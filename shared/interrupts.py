@@ -26,8 +26,8 @@ def deferred_interrupts() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         pending.append((signum, frame))
 
-    for signum in SIGNALS:
-        saved[signum] = signal.signal(signum, hold)
+    for sig in SIGNALS:
+        saved[sig] = signal.signal(sig, hold)
     try:
         yield
     finally:

@@ -93,7 +93,7 @@ def values(variables: list[Any]) -> list[np.ndarray]:
 def assign(variables: list[Any], new: list[np.ndarray]) -> None:
     if len(variables) != len(new):
         raise RuntimeError(f"state of {len(new)} variables does not fit a model with {len(variables)}")
-    for variable, value in zip(variables, new):
+    for variable, value in zip(variables, new, strict=True):
         if tuple(variable.shape) != np.shape(value):
             raise RuntimeError(f"variable {variable.path}: shape {tuple(variable.shape)} != {np.shape(value)}")
         variable.assign(value)

@@ -23,7 +23,7 @@ def learning_curves(history: Mapping[str, Sequence[Any]], path: Path, title: str
     metrics = [k for k in history if not k.startswith("val_") and k not in {"learning_rate", "seconds"}]
     panels = ["loss"] + [m for m in metrics if m != "loss"][:2]
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], panels):
+    for ax, name in zip(axes[0], panels, strict=True):
         for key, style in ((name, "-"), (f"val_{name}", "--")):
             values = history.get(key)
             if values:

@@ -59,28 +59,28 @@ class Report:
     title: str
     sections: list[tuple[str, list[_Block]]] = field(default_factory=list)
 
-    def section(self, heading: str) -> "Report":
+    def section(self, heading: str) -> Report:
         self.sections.append((heading, []))
         return self
 
-    def _add(self, block: _Block) -> "Report":
+    def _add(self, block: _Block) -> Report:
         if not self.sections:
             self.section("Summary")
         self.sections[-1][1].append(block)
         return self
 
-    def text(self, text: str) -> "Report":
+    def text(self, text: str) -> Report:
         return self._add(_Block("text", text=text))
 
-    def table(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> "Report":
-        rows = [dict(r) for r in rows]
-        cols = list(columns or (rows[0].keys() if rows else []))
-        return self._add(_Block("table", rows=rows, columns=cols))
+    def table(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> Report:
+        table = [dict(r) for r in rows]
+        cols = list(columns or (table[0].keys() if table else []))
+        return self._add(_Block("table", rows=table, columns=cols))
 
-    def key_values(self, mapping: Mapping[str, Any]) -> "Report":
+    def key_values(self, mapping: Mapping[str, Any]) -> Report:
         return self.table([{"key": k, "value": v} for k, v in flatten(mapping).items()], ["key", "value"])
 
-    def image(self, path: str, alt: str = "") -> "Report":
+    def image(self, path: str, alt: str = "") -> Report:
         """``path`` is relative to the report's folder."""
         return self._add(_Block("image", text=alt or path, path=path))
 

@@ -125,7 +125,7 @@ class Run:
 
     @classmethod
     def create(cls, root: Path, app: str, command: str, name: str,
-               folder: Path | None = None) -> "Run":
+               folder: Path | None = None) -> Run:
         """A new run under ``root/app`` (or under ``folder``, e.g. a run's ``evaluations/``)."""
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         base = Path(folder) if folder is not None else Path(root) / app
@@ -153,7 +153,7 @@ class Run:
         return run
 
     @classmethod
-    def open(cls, path: Path, app: str | None = None, require: str | None = COMPLETED) -> "Run":
+    def open(cls, path: Path, app: str | None = None, require: str | None = COMPLETED) -> Run:
         """Reopen an existing run; by default it must be a completed run of ``app``."""
         path = Path(path)
         status_file = path / STATUS_FILE
@@ -189,7 +189,7 @@ class Run:
         self.set_status(COMPLETED, finished=now_iso(), **info)
 
     @contextlib.contextmanager
-    def guard(self) -> Iterator["Run"]:
+    def guard(self) -> Iterator[Run]:
         """Mark the run failed or interrupted when the body raises; re-raise."""
         start = time.perf_counter()
         try:

@@ -23,13 +23,12 @@ SCHEDULES: Registry[ScheduleResult] = Registry("schedule")
 
 
 @SCHEDULES.register("constant", "the optimizer's learning rate throughout")
-def _constant(base_lr: float, **_: Any) -> ScheduleResult:
+def _constant(base_lr: float) -> ScheduleResult:
     return ScheduleResult(base_lr)
 
 
 @SCHEDULES.register("step", "multiply by `factor` every `step_epochs` epochs")
-def _step(base_lr: float, steps_per_epoch: int, step_epochs: int = 10, factor: float = 0.5,
-          **_: Any) -> ScheduleResult:
+def _step(base_lr: float, steps_per_epoch: int, step_epochs: int = 10, factor: float = 0.5) -> ScheduleResult:
     import keras
 
     return ScheduleResult(keras.optimizers.schedules.ExponentialDecay(
@@ -37,8 +36,7 @@ def _step(base_lr: float, steps_per_epoch: int, step_epochs: int = 10, factor: f
 
 
 @SCHEDULES.register("exponential", "multiply by `decay_rate` each epoch, smoothly per step")
-def _exponential(base_lr: float, steps_per_epoch: int, decay_rate: float = 0.96,
-                 **_: Any) -> ScheduleResult:
+def _exponential(base_lr: float, steps_per_epoch: int, decay_rate: float = 0.96) -> ScheduleResult:
     import keras
 
     return ScheduleResult(keras.optimizers.schedules.ExponentialDecay(
@@ -47,7 +45,7 @@ def _exponential(base_lr: float, steps_per_epoch: int, decay_rate: float = 0.96,
 
 @SCHEDULES.register("cosine", "optional linear warm-up, then cosine decay to `min_lr_ratio`")
 def _cosine(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0,
-            min_lr_ratio: float = 0.0, **_: Any) -> ScheduleResult:
+            min_lr_ratio: float = 0.0) -> ScheduleResult:
     from .lr_schedules import WarmupCosine
 
     total = max(1, steps_per_epoch * epochs)
@@ -57,7 +55,7 @@ def _cosine(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: fl
 
 @SCHEDULES.register("onecycle", "linear warm-up to the peak over `warmup_epochs`, then linear decay to 0")
 def _onecycle(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0,
-              min_lr_ratio: float = 0.0, **_: Any) -> ScheduleResult:
+              min_lr_ratio: float = 0.0) -> ScheduleResult:
     from .lr_schedules import OneCycle
 
     total = max(1, steps_per_epoch * epochs)
@@ -66,8 +64,7 @@ def _onecycle(base_lr: float, steps_per_epoch: int, epochs: int, warmup_epochs: 
 
 
 @SCHEDULES.register("reduce_on_plateau", "multiply by `factor` when the monitor stalls `patience` epochs")
-def _plateau(base_lr: float, monitor: str = "val_loss", factor: float = 0.5, patience: int = 3,
-             **_: Any) -> ScheduleResult:
+def _plateau(base_lr: float, monitor: str = "val_loss", factor: float = 0.5, patience: int = 3) -> ScheduleResult:
     from .callbacks import PlateauAcrossLegs
 
     return ScheduleResult(base_lr, [PlateauAcrossLegs(
@@ -77,6 +74,7 @@ def _plateau(base_lr: float, monitor: str = "val_loss", factor: float = 0.5, pat
 def build_schedule(section: Any, base_lr: float, *, steps_per_epoch: int, epochs: int,
                    monitor: str = "val_loss") -> ScheduleResult:
     """Build from a ``ScheduleConfig`` for a run of ``epochs`` x ``steps_per_epoch`` steps."""
-    params = section.model_dump()
-    return SCHEDULES.get(params, base_lr=base_lr, steps_per_epoch=steps_per_epoch,
-                         epochs=epochs, monitor=monitor)
+    declared = SCHEDULES.parameters(section.name)
+    params = {key: value for key, value in section.model_dump().items() if key in declared}
+    return SCHEDULES.get({"name": section.name, **params}, base_lr=base_lr,
+                         steps_per_epoch=steps_per_epoch, epochs=epochs, monitor=monitor)

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ class Tracker:
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         self.log_series(run_id, [(step, dict(metrics))])
 
-    def log_series(self, run_id: str, steps: list[tuple[int, Mapping[str, Any]]]) -> None:
+    def log_series(self, run_id: str, steps: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)

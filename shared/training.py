@@ -13,7 +13,7 @@ from typing import Any
 
 from .checks import check_monitor, logged_names
 from .config import ExperimentConfig
-from .model_pool import ModelPool, assign, pool_key, tunable_variables, values
+from .model_pool import ModelPool, Parked, assign, pool_key, tunable_variables, values
 from .optimizers import build_optimizer
 from .schedules import build_schedule
 
@@ -102,7 +102,8 @@ class Trainer:
             m.compile(optimizer=build_optimizer(config.optimizer, schedule.learning_rate), loss=loss,
                       metrics=metrics, jit_compile=jit_compile, steps_per_execution=max(1, steps_per_execution))
 
-        self._compile, self._pool, self._parked = compile_model, pool, None
+        self._compile, self._pool = compile_model, pool
+        self._parked: Parked | None = None
         self._key = (pool_key(config, model, steps_per_epoch=steps_per_epoch, jit_compile=jit_compile,
                               steps_per_execution=max(1, steps_per_execution))
                      if pool is not None and run_dir is None else None)

@@ -153,7 +153,7 @@ def _class_names(members: dict[str, Callable[[], bytes]], binary: bool) -> list[
         elif not binary and "batches.meta" in members:
             meta = safe_unpickle(members["batches.meta"](), "batches.meta")
             raw = meta.get(b"label_names", meta.get("label_names", [])) if isinstance(meta, dict) else []
-            names = [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in raw]
+            names = [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in raw or []]
         else:
             names = []
     except (UnicodeDecodeError, DataError):
@@ -331,8 +331,8 @@ def read_image_folders(folder: Path, *, size: tuple[int, int] | None = None,
     split_layout = train_dir.is_dir() or test_dir.is_dir()
     root = train_dir if train_dir.is_dir() else folder
     if need == "test" and test_dir.is_dir():
-        test, names = read_class_tree(test_dir, None, size, channels)
-        return LocalImages(None, test, names, str(folder))
+        only_test, names = read_class_tree(test_dir, None, size, channels)
+        return LocalImages(None, only_test, names, str(folder))
     if split_layout and not train_dir.is_dir():
         raise DataError(f"{folder} holds only a test/ folder; training needs {folder}/train/<class>/ "
                         "or class folders directly (evaluate takes a test-only folder)")

@@ -1,7 +1,6 @@
 """Image model builders, one per preset, all made of the toolkit's blocks."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from regapps.shared.blocks import conv_block, dense_block, dropout, output_layer
@@ -10,11 +9,11 @@ from regapps.shared.registry import Registry
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-PRESETS: Registry[Callable[..., "keras.Model"]] = Registry("image preset")
+PRESETS: Registry[keras.Model] = Registry("image preset")
 
 
 @PRESETS.register("article", "Conv32 > pool > Conv64 > pool > Conv64 > Dropout > Dense64 > softmax")
-def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any, **_: Any) -> "keras.Model":
+def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any) -> keras.Model:
     """The article's CNN. On inputs too small for its valid convolutions and pools (8x8 digits)
     a convolution keeps its size ('same' padding) and a pool is skipped instead of failing."""
     import keras
@@ -37,8 +36,7 @@ def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any, *
 
 
 @PRESETS.register("fast", "residual CNN (ResNet-9 style) with BatchNorm; pairs with augmentation and one-cycle SGD")
-def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, width: int = 16,
-                **_: Any) -> "keras.Model":
+def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, width: int = 16) -> keras.Model:
     """prep(w) > [conv(2w), pool, residual(2w)] > [conv(4w), pool] > [conv(8w), pool,
     residual(8w)] > global max pool > dense. Every conv follows the config's regularization
     (BatchNorm on by this preset's defaults, so it can be ablated with --no-batchnorm)."""
@@ -66,5 +64,5 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, w
 
 
 def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
-                reg: Any, width: int = 16) -> "keras.Model":
+                reg: Any, width: int = 16) -> keras.Model:
     return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg, width=width)

@@ -183,7 +183,7 @@ def read_csv(path: Path, text_col: str, label_col: str) -> LocalText:
         raise DataError(f"--csv {path} has a header but no rows")
     pairs: list[tuple[str, int]] = []
     dropped = 0
-    for i, (body, label) in enumerate(zip(frame[text_col], frame[label_col]), start=2):
+    for i, (body, label) in enumerate(zip(frame[text_col], frame[label_col], strict=True), start=2):
         cleaned = clean_text(body)
         if not cleaned:
             dropped += 1

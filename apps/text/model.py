@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 JIT_BY_POOLING = {"average": True, "conv": True}
 
 
-def use_jit(cfg: "TextModelConfig") -> bool:
+def use_jit(cfg: TextModelConfig) -> bool:
     return JIT_BY_POOLING[cfg.pooling] if cfg.jit_compile is None else cfg.jit_compile
 
 
@@ -61,7 +61,7 @@ def _register() -> None:
     keras.saving.register_keras_serializable(package="regapps", name="standardize_text")(standardize_text)
 
 
-def build_vectorizer(cfg: "TextModelConfig", vocabulary: list[str] | None = None) -> "keras.layers.TextVectorization":
+def build_vectorizer(cfg: TextModelConfig, vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
     """The tokenizer; ``vocabulary`` (including the padding and OOV terms, as
     ``get_vocabulary()`` returns it) fixes it instead of ``adapt``."""
     import keras
@@ -82,7 +82,7 @@ def adapt_vectorizer(vectorizer: Any, texts: list[str], batch_size: int = 1024) 
     return int(vectorizer.vocabulary_size())
 
 
-def build_classifier(cfg: "TextModelConfig", vocab_size: int, reg: Any) -> "keras.Model":
+def build_classifier(cfg: TextModelConfig, vocab_size: int, reg: Any) -> keras.Model:
     """Token ids (``sequence_length`` int32) -> probability of the positive class."""
     import keras
 
@@ -105,13 +105,12 @@ def build_classifier(cfg: "TextModelConfig", vocab_size: int, reg: Any) -> "kera
     return keras.Model(ids, outputs, name=f"text_{cfg.pooling}")
 
 
-def build_inference_model(cfg: "TextModelConfig", vectorizer: Any, classifier: "keras.Model") -> "keras.Model":
+def build_inference_model(cfg: TextModelConfig, vectorizer: Any, classifier: keras.Model) -> keras.Model:
     """Raw strings (shape ``(batch, 1)``) -> probability: what ``model.keras`` holds. Made of
     a vectorizer holding the adapted vocabulary in its config (exact for any string), and an
     uncompiled copy of the trained classifier: nothing to strip at save time, so ``save_model``
     does not rebuild the vocabulary's lookup table a second time."""
     import keras
-
     from regapps.shared.modelio import uncompiled_copy
 
     fixed = build_vectorizer(cfg, vocabulary=vectorizer.get_vocabulary(include_special_tokens=True))

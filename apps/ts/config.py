@@ -50,7 +50,7 @@ class TsDataConfig(Section):
             raise ValueError("expected a date as YYYY-MM-DD") from exc
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TsDataConfig":
+    def _consistent(self) -> TsDataConfig:
         if self.start and self.end and self.start >= self.end:
             raise ValueError(f"start {self.start} must be before end {self.end}")
         if self.csv and "source" in self.model_fields_set and self.source != "csv":

@@ -221,7 +221,7 @@ def _parse_dates(column: pd.Series, where: str, name: str, notes: list[str]) -> 
     forms = list(dict.fromkeys(family))
     if len(forms) > 1:
         rows = [int(np.argmax((family == form).to_numpy())) for form in forms]
-        firsts = [f"{form} from data row {row + 1} ({text.iloc[row]!r})" for form, row in zip(forms, rows)]
+        firsts = [f"{form} from data row {row + 1} ({text.iloc[row]!r})" for form, row in zip(forms, rows, strict=True)]
         raise DataError(f"{where}: column {name!r} mixes date forms, so days and months could be "
                         f"swapped: {'; '.join(firsts[:3])}; write every date one way (YYYY-MM-DD)")
     if forms == [SLASHED] and _day_first(day_part, where, name, notes):

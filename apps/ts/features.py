@@ -68,7 +68,7 @@ def prepare(data: TsData, transform: str = "auto", ewma_lambda: float = 0.94) ->
         logv = pd.Series(np.log1p(frame["volume"].to_numpy()))
         cols["volume_vs_20d"] = (logv - logv.rolling(ROLL, min_periods=ROLL).mean()).to_numpy()
     features = np.column_stack(list(cols.values())).astype(np.float64)
-    finite = np.isfinite(features).all(axis=1)
+    finite = np.asarray(np.isfinite(features).all(axis=1))
     start = int(np.argmax(finite)) if finite.any() else len(y)
     if finite.any() and not finite[start:].all():  # defensive: ratios of zero prices
         features[~np.isfinite(features)] = 0.0
@@ -105,7 +105,7 @@ class Scaler:
     target_scale: float
 
     @classmethod
-    def fit(cls, prep: Prepared, last_row: int) -> "Scaler":
+    def fit(cls, prep: Prepared, last_row: int) -> Scaler:
         rows = slice(prep.start, last_row + 1)
         feats = prep.features[rows]
         std = feats.std(axis=0)

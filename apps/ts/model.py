@@ -31,7 +31,7 @@ MIN_VAL = 20  # validation windows needed for early stopping
 PREDICT_BATCH = 2048
 
 
-def build_lstm(lookback: int, n_features: int, config: TsConfig) -> "keras.Model":
+def build_lstm(lookback: int, n_features: int, config: TsConfig) -> keras.Model:
     """``layers`` LSTM layers (input dropout, recurrent dropout, L1/L2 kernel penalties from the
     toolkit) and a linear head of ``horizon`` returns. The head starts at zero: before training
     the model is the random walk, and the penalties pull it back toward it."""

@@ -1,6 +1,8 @@
-""".ci/run in a sandbox: fake apt-get, python3, pip and pytest on a PATH of their own, so nothing
-is installed and no suite runs. Under CI=true a chromium that cannot be installed fails the run
-before anything else; outside CI it is a note, and the README's test command runs either way."""
+""".ci/run in a sandbox: fake apt-get, python3, pip, ruff, mypy and pytest on a PATH of their own,
+so nothing is installed, linted, type-checked or run. Under CI=true a chromium that cannot be
+installed fails the run before anything else; outside CI it is a note, and the README's test
+command runs either way. Its lint (ruff) and type check (mypy) come before the suite, and either
+one failing fails the run without it."""
 from __future__ import annotations
 
 import os
@@ -19,7 +21,9 @@ def _script(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-def _sandbox(tmp_path: Path, apt_works: bool) -> tuple[Path, Path, Path]:
+def _sandbox(tmp_path: Path, apt_works: bool, failing: str | None = None) -> tuple[Path, Path, Path]:
+    """``failing``: the one tool installed in the virtual environment (pip, python, ruff or mypy)
+    that exits 1."""
     repo, bin_, log = tmp_path / "repo", tmp_path / "bin", tmp_path / "calls.log"
     (repo / ".ci").mkdir(parents=True)
     shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
@@ -36,8 +40,9 @@ def _sandbox(tmp_path: Path, apt_works: bool) -> tuple[Path, Path, Path]:
 if [ "$*" = "-m venv .venv" ]; then
   mkdir -p .venv/bin
   echo "PATH=$PWD/.venv/bin:\\$PATH" > .venv/bin/activate
-  for tool in pip python; do
+  for tool in pip python ruff mypy; do
     printf '#!{shutil.which("bash")}\\necho "%s $*" >> {log}\\n' "$tool" > .venv/bin/$tool
+    if [ "$tool" = "{failing or ''}" ]; then echo 'echo "$0 found problems" >&2; exit 1' >> .venv/bin/$tool; fi
     chmod +x .venv/bin/$tool
   done
 fi
@@ -52,8 +57,8 @@ def _run(repo: Path, bin_: Path, ci: bool) -> subprocess.CompletedProcess[str]:
 
 
 README_COMMAND = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" '
-                  "&& python -m pytest")
-CALLS = ["python3 -m venv .venv", "pip install -e .[test]", "python -m pytest"]
+                  "&& ruff check apps shared && mypy && python -m pytest")
+CALLS = ["python3 -m venv .venv", "pip install -e .[test]", "ruff check apps shared", "mypy", "python -m pytest"]
 
 
 def test_ci_run_calls_the_readme_test_command() -> None:
@@ -76,6 +81,17 @@ def test_the_test_command_runs_when_chromium_is_there_or_not_required(tmp_path: 
     repo, bin_, log = _sandbox(tmp_path, apt_works=apt_works)
     result = _run(repo, bin_, ci=ci)
     assert result.returncode == 0, result.stderr
-    calls = log.read_text().splitlines()
+    calls = [c.rstrip() for c in log.read_text().splitlines()]  # "mypy " for mypy without arguments
     assert [c for c in calls if not c.startswith("apt-get")] == CALLS
     assert ("will be skipped" in result.stdout) is not apt_works
+
+
+@pytest.mark.parametrize("tool", ["ruff", "mypy"])
+def test_lint_or_type_errors_fail_the_run_before_the_suite(tmp_path: Path, tool: str) -> None:
+    repo, bin_, log = _sandbox(tmp_path, apt_works=True, failing=tool)
+    result = _run(repo, bin_, ci=True)
+    assert result.returncode != 0
+    assert f"{tool} found problems" in result.stderr
+    calls = [c.rstrip() for c in log.read_text().splitlines() if not c.startswith("apt-get")]
+    last = "ruff check apps shared" if tool == "ruff" else "mypy"
+    assert calls == CALLS[:CALLS.index(last) + 1]  # nothing after the failing tool
