@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -22,27 +22,27 @@ TRAIN = "Training"
 OUT = "Output"
 SCALE = "Scaling"
 
-L1 = Annotated[Optional[float], typer.Option("--l1", help="L1 penalty on every kernel (>= 0).", rich_help_panel=REG)]
-L2 = Annotated[Optional[float], typer.Option("--l2", help="L2 penalty on every kernel (>= 0).", rich_help_panel=REG)]
-Dropout = Annotated[Optional[float], typer.Option("--dropout", help="Dropout rate in [0, 1).", rich_help_panel=REG)]
-BatchNorm = Annotated[Optional[bool], typer.Option("--batchnorm/--no-batchnorm", help="BatchNormalization after hidden layers.", rich_help_panel=REG, show_default=False)]
-Optimizer = Annotated[Optional[str], typer.Option("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.", rich_help_panel=OPT)]
-LearningRate = Annotated[Optional[float], typer.Option("--learning-rate", "--lr", help="Initial (peak) learning rate.", rich_help_panel=OPT)]
-WeightDecay = Annotated[Optional[float], typer.Option("--weight-decay", help="Decoupled weight decay (adamw; any optimizer).", rich_help_panel=OPT)]
-Schedule = Annotated[Optional[str], typer.Option("--schedule", help="constant, step, exponential, cosine or reduce_on_plateau.", rich_help_panel=OPT)]
-BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Mini-batch size.", rich_help_panel=OPT)]
-Epochs = Annotated[Optional[int], typer.Option("--epochs", help="Maximum epochs.", rich_help_panel=TRAIN)]
-Patience = Annotated[Optional[int], typer.Option("--patience", help="Early-stopping patience in epochs.", rich_help_panel=TRAIN)]
-EarlyStopping = Annotated[Optional[bool], typer.Option("--early-stopping/--no-early-stopping", help="Stop when the monitored metric stalls.", rich_help_panel=TRAIN, show_default=False)]
-ValidationSplit = Annotated[Optional[float], typer.Option("--validation-split", help="Share of training data held out for validation.", rich_help_panel=TRAIN)]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Random seed (data split, init, shuffling).", rich_help_panel=TRAIN)]
-TimeBudget = Annotated[Optional[float], typer.Option("--time-budget", help="Train for this many minutes: warm-up + decay schedules are laid out for the epochs that fit, measured as it trains. Without --epochs the epoch cap is lifted to 1000.", rich_help_panel=TRAIN)]
-TensorBoard = Annotated[Optional[bool], typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs into the run directory.", rich_help_panel=TRAIN, show_default=False)]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
-Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
-Strategy = Annotated[Optional[str], typer.Option("--strategy", help="tf.distribute strategy: default, mirrored (every local GPU; one CPU device without) or multiworker (the cluster in TF_CONFIG; run the same command on every worker).", rich_help_panel=SCALE)]
-Precision = Annotated[Optional[str], typer.Option("--precision", help="float32, mixed_float16 (GPUs only), mixed_bfloat16 (GPUs; CPUs with AVX512-BF16 or AMX) or auto (mixed_bfloat16 where native, else float32). Output layers stay float32.", rich_help_panel=SCALE)]
-MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="Also log the run to MLflow at this tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (needs regapps[mlflow]).", rich_help_panel="Output")]
+L1 = Annotated[float | None, typer.Option("--l1", help="L1 penalty on every kernel (>= 0).", rich_help_panel=REG)]
+L2 = Annotated[float | None, typer.Option("--l2", help="L2 penalty on every kernel (>= 0).", rich_help_panel=REG)]
+Dropout = Annotated[float | None, typer.Option("--dropout", help="Dropout rate in [0, 1).", rich_help_panel=REG)]
+BatchNorm = Annotated[bool | None, typer.Option("--batchnorm/--no-batchnorm", help="BatchNormalization after hidden layers.", rich_help_panel=REG, show_default=False)]
+Optimizer = Annotated[str | None, typer.Option("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw.", rich_help_panel=OPT)]
+LearningRate = Annotated[float | None, typer.Option("--learning-rate", "--lr", help="Initial (peak) learning rate.", rich_help_panel=OPT)]
+WeightDecay = Annotated[float | None, typer.Option("--weight-decay", help="Decoupled weight decay (adamw; any optimizer).", rich_help_panel=OPT)]
+Schedule = Annotated[str | None, typer.Option("--schedule", help="constant, step, exponential, cosine or reduce_on_plateau.", rich_help_panel=OPT)]
+BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Mini-batch size.", rich_help_panel=OPT)]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="Maximum epochs.", rich_help_panel=TRAIN)]
+Patience = Annotated[int | None, typer.Option("--patience", help="Early-stopping patience in epochs.", rich_help_panel=TRAIN)]
+EarlyStopping = Annotated[bool | None, typer.Option("--early-stopping/--no-early-stopping", help="Stop when the monitored metric stalls.", rich_help_panel=TRAIN, show_default=False)]
+ValidationSplit = Annotated[float | None, typer.Option("--validation-split", help="Share of training data held out for validation.", rich_help_panel=TRAIN)]
+Seed = Annotated[int | None, typer.Option("--seed", help="Random seed (data split, init, shuffling).", rich_help_panel=TRAIN)]
+TimeBudget = Annotated[float | None, typer.Option("--time-budget", help="Train for this many minutes: warm-up + decay schedules are laid out for the epochs that fit, measured as it trains. Without --epochs the epoch cap is lifted to 1000.", rich_help_panel=TRAIN)]
+TensorBoard = Annotated[bool | None, typer.Option("--tensorboard/--no-tensorboard", help="Write TensorBoard logs into the run directory.", rich_help_panel=TRAIN, show_default=False)]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML, TOML or JSON config file (flags override it).", rich_help_panel=TRAIN)]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Dotted override, repeatable: --set optimizer.learning_rate=1e-4", rich_help_panel=TRAIN)]
+Strategy = Annotated[str | None, typer.Option("--strategy", help="tf.distribute strategy: default, mirrored (every local GPU; one CPU device without) or multiworker (the cluster in TF_CONFIG; run the same command on every worker).", rich_help_panel=SCALE)]
+Precision = Annotated[str | None, typer.Option("--precision", help="float32, mixed_float16 (GPUs only), mixed_bfloat16 (GPUs; CPUs with AVX512-BF16 or AMX) or auto (mixed_bfloat16 where native, else float32). Output layers stay float32.", rich_help_panel=SCALE)]
+MlflowUri = Annotated[str | None, typer.Option("--mlflow-uri", help="Also log the run to MLflow at this tracking URI, e.g. sqlite:///mlflow.db or http://host:5000 (needs regapps[mlflow]).", rich_help_panel="Output")]
 
 
 def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
@@ -65,10 +65,10 @@ def _creatable_runs_dir(ctx: typer.Context, param: typer.CallbackParam, value: P
     return value
 
 
-TrainResume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=TRAIN)]
+TrainResume = Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted train run after its last finished epoch.", rich_help_panel=TRAIN)]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Root of run directories.", rich_help_panel=OUT,
                                        callback=_creatable_runs_dir)]
-Name = Annotated[Optional[str], typer.Option("--name", help="Name part of the run directory.", rich_help_panel=OUT)]
+Name = Annotated[str | None, typer.Option("--name", help="Name part of the run directory.", rich_help_panel=OUT)]
 Json = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout; logs go to stderr.", rich_help_panel=OUT)]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and TensorFlow's own messages.", rich_help_panel=OUT)]
 
@@ -168,16 +168,16 @@ def keras_verbosity(json_mode: bool, verbose: bool = False, *, many_fits: bool =
 
 # --- cross-validation ---------------------------------------------------------------------
 CV = "Cross-validation"
-Grid = Annotated[Optional[list[str]], typer.Option("--grid", help="Search values, repeatable: --grid l2=0,1e-4,1e-3 --grid optimizer=adam,sgd (keys as --set takes, or l1, l2, dropout, batchnorm, optimizer, learning_rate, weight_decay, schedule, batch_size, epochs). A config file's `search:` mapping works too.", rich_help_panel=CV)]
+Grid = Annotated[list[str] | None, typer.Option("--grid", help="Search values, repeatable: --grid l2=0,1e-4,1e-3 --grid optimizer=adam,sgd (keys as --set takes, or l1, l2, dropout, batchnorm, optimizer, learning_rate, weight_decay, schedule, batch_size, epochs). A config file's `search:` mapping works too.", rich_help_panel=CV)]
 Search = Annotated[str, typer.Option("--search", help="grid, random or halving (successive halving over epochs).", rich_help_panel=CV)]
 NIter = Annotated[int, typer.Option("--n-iter", help="Candidates sampled by --search random.", rich_help_panel=CV)]
 Folds = Annotated[int, typer.Option("--folds", help="Number of folds (>= 2).", rich_help_panel=CV)]
 Seeds = Annotated[int, typer.Option("--seeds", help="Repeat each fold with this many seeds.", rich_help_panel=CV)]
 Eta = Annotated[int, typer.Option("--eta", help="Halving: keep 1/eta of the candidates per rung.", rich_help_panel=CV)]
 Executor = Annotated[str, typer.Option("--executor", help="Where trials run: sequential (here; halving survivors go on training), local (--jobs processes here) or dask (a dask.distributed cluster: --scheduler, or a local one of --jobs workers).", rich_help_panel=SCALE)]
-Jobs = Annotated[Optional[int], typer.Option("--jobs", help="Worker processes for --executor local, or for the local dask cluster (default: CPU count).", rich_help_panel=SCALE)]
-Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask).", rich_help_panel=SCALE)]
-Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped. Alone, with the run's saved search and settings; with --grid, they must match.", rich_help_panel=CV)]
+Jobs = Annotated[int | None, typer.Option("--jobs", help="Worker processes for --executor local, or for the local dask cluster (default: CPU count).", rich_help_panel=SCALE)]
+Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask).", rich_help_panel=SCALE)]
+Resume = Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted cv run directory; finished trials are skipped. Alone, with the run's saved search and settings; with --grid, they must match.", rich_help_panel=CV)]
 
 
 def base_tree(cls: Any, config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
@@ -253,8 +253,8 @@ def cv_human(app: str) -> Callable[[dict[str, Any]], str]:
     return human
 
 
-CompareOptimizers = Annotated[Optional[str], typer.Option("--optimizers", help="Comma list: sgd,momentum,nesterov,adagrad,rmsprop,adam,adamw.", rich_help_panel="Compare")]
-CompareRegularizers = Annotated[Optional[str], typer.Option("--regularizers", help="Comma list: none,l1,l2,l1l2,dropout,batchnorm,early_stopping.", rich_help_panel="Compare")]
+CompareOptimizers = Annotated[str | None, typer.Option("--optimizers", help="Comma list: sgd,momentum,nesterov,adagrad,rmsprop,adam,adamw.", rich_help_panel="Compare")]
+CompareRegularizers = Annotated[str | None, typer.Option("--regularizers", help="Comma list: none,l1,l2,l1l2,dropout,batchnorm,early_stopping.", rich_help_panel="Compare")]
 
 
 def compare_choice(optimizers: str | None, regularizers: str | None) -> tuple[str, list[str]]:

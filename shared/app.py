@@ -9,7 +9,7 @@ plots, resume, the search engine) is the toolkit's, written once.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -130,22 +130,22 @@ class TrainableApp(App[C, D], Protocol):
         """What Keras needs to load the app's model.keras."""
         ...
 
-    def labelled(self, trained: Trained[C], **source: Any) -> Labelled:
-        """The set ``source`` names (folders, files), or the run's own test split."""
-        ...
-
     def score(self, model: Any, labelled: Labelled, trained: Trained[C]) -> tuple[dict[str, Any], np.ndarray]:
         """Metrics and the confusion matrix of ``model`` on ``labelled``."""
         ...
 
-    def read_inputs(self, trained: Trained[C], inputs: list[Any], **options: Any) -> Any:
-        """The inputs of ``predict``, read and checked before the model loads."""
-        ...
+    # Each app takes its own options here (folders, files, --top), so these are typed loosely:
+    # labelled(trained, **source) -> Labelled: the set ``source`` names, or the run's test split
+    @property
+    def labelled(self) -> Callable[..., Labelled]: ...
 
-    def predictions(self, model: Any, batch: Any, inputs: list[Any], trained: Trained[C],
-                    **options: Any) -> list[dict[str, Any]]:
-        """One answer per input, in order."""
-        ...
+    # read_inputs(trained, inputs, **options): predict's inputs, read and checked before the model loads
+    @property
+    def read_inputs(self) -> Callable[..., Any]: ...
+
+    # predictions(model, batch, inputs, trained, **options): one answer per input, in order
+    @property
+    def predictions(self) -> Callable[..., list[dict[str, Any]]]: ...
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import distribute, plots
-from .app import App, EvaluateResult, LabelledDataset, PredictResult, Trained, TrainableApp, TrainResult
+from .app import App, EvaluateResult, LabelledDataset, PredictResult, TrainableApp, Trained, TrainResult
 from .config import ExperimentConfig, build_config
 from .environment import versions
 from .errors import ConfigError, RunDirError

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from regapps.apps import commands as c
@@ -11,15 +11,15 @@ from regapps.apps import options as o
 app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trained with Adam.",
                   no_args_is_help=True)
 
-Dataset = Annotated[Optional[str], typer.Option("--dataset", help="cifar10 (tensorflow-datasets; default) or digits (offline).", rich_help_panel="Data")]
-DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
-Preset = Annotated[Optional[str], typer.Option("--preset", help="Model preset: article (default; the article's CNN) or fast (residual CNN, BatchNorm, augmentation, one-cycle SGD); `regapps image presets` lists them.", rich_help_panel="Model")]
+Dataset = Annotated[str | None, typer.Option("--dataset", help="cifar10 (tensorflow-datasets; default) or digits (offline).", rich_help_panel="Data")]
+DataDir = Annotated[str | None, typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
+Preset = Annotated[str | None, typer.Option("--preset", help="Model preset: article (default; the article's CNN) or fast (residual CNN, BatchNorm, augmentation, one-cycle SGD); `regapps image presets` lists them.", rich_help_panel="Model")]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
 AUG = "Augmentation"
-Flip = Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
-CropPadding = Annotated[Optional[int], typer.Option("--crop-padding", help="Pad by this many pixels and randomly crop back (0 = off).", rich_help_panel=AUG)]
-FlipAverage = Annotated[Optional[bool], typer.Option("--flip-average/--no-flip-average", help="Test-time augmentation: average each image's and its mirror's predictions.", rich_help_panel=AUG, show_default=False)]
-LabelSmoothing = Annotated[Optional[float], typer.Option("--label-smoothing", help="Label smoothing in [0, 1).", rich_help_panel=o.TRAIN)]
+Flip = Annotated[bool | None, typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
+CropPadding = Annotated[int | None, typer.Option("--crop-padding", help="Pad by this many pixels and randomly crop back (0 = off).", rich_help_panel=AUG)]
+FlipAverage = Annotated[bool | None, typer.Option("--flip-average/--no-flip-average", help="Test-time augmentation: average each image's and its mirror's predictions.", rich_help_panel=AUG, show_default=False)]
+LabelSmoothing = Annotated[float | None, typer.Option("--label-smoothing", help="Label smoothing in [0, 1).", rich_help_panel=o.TRAIN)]
 
 
 
@@ -60,7 +60,7 @@ def presets(json_: o.Json = False, verbose: o.Verbose = False) -> None:
 @app.command()
 def evaluate(
     run_dir: RunDir,
-    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="Score on this labelled set instead of the run's test split.")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Score on this labelled set instead of the run's test split.")] = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Accuracy, per-class accuracy and a confusion matrix of a trained model."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from regapps.shared import plots, toolkit
+from regapps.shared import toolkit
 from regapps.shared.app import EvaluateResult, Fitted, Labelled, PredictResult, Trained, TrainResult
 from regapps.shared.checks import check_trainable
 from regapps.shared.errors import DataError, RunDirError
@@ -117,7 +117,8 @@ class ImageApp:
         if not inputs:
             raise DataError("give at least one image file")
         height, width, channels = trained.meta["input_shape"]
-        batch, scaled = [], []
+        batch: list[np.ndarray] = []
+        scaled: list[Path] = []
         for path in inputs:
             if not Path(path).is_file():
                 raise DataError(f"image not found: {path}")
@@ -131,7 +132,7 @@ class ImageApp:
         probs = predict_probs(model, batch, flip_average=trained.config.augment.flip_average)
         k = min(top, len(names))
         out = []
-        for path, p in zip(inputs, probs):
+        for path, p in zip(inputs, probs, strict=True):
             order = np.argsort(p)[::-1][:k]
             out.append({"input": str(path), "label": names[order[0]], "probability": float(p[order[0]]),
                         "top": [{"label": names[i], "probability": float(p[i])} for i in order]})
@@ -280,7 +281,7 @@ def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where:
     return np.asarray([index[n] for n in local_names], dtype=np.int64)[y]
 
 
-def _train_report(config: ImageConfig, data: ImageData, metrics: dict[str, Any]) -> Report:
+def _train_report(config: ImageConfig, data: ImageData, metrics: Mapping[str, Any]) -> Report:
     training = metrics["training"]
     summary = (f"Preset {config.model.preset} on {data.source} "
                f"({len(data.y_train)} training images, "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from regapps.apps import commands as c
@@ -12,17 +12,17 @@ app = typer.Typer(help="IMDB sentiment: an embedding model with BatchNormalizati
                   no_args_is_help=True)
 
 DATA, MODEL = "Data", "Model"
-Dataset = Annotated[Optional[str], typer.Option("--dataset", help="imdb (tensorflow-datasets; default) or rt-snippets (offline movie-review snippets).", rich_help_panel=DATA)]
-DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Official aclImdb_v1.tar.gz or an extracted aclImdb/ folder ({train,test}/{pos,neg}/*.txt).", rich_help_panel=DATA)]
-Csv = Annotated[Optional[str], typer.Option("--csv", help="Labelled CSV (labels 0/1 or neg/pos).", rich_help_panel=DATA)]
-TextCol = Annotated[Optional[str], typer.Option("--text-col", help="CSV text column (default: text).", rich_help_panel=DATA)]
-LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="CSV label column (default: label).", rich_help_panel=DATA)]
-MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", help="Vocabulary size, n-grams included.", rich_help_panel=MODEL)]
-SequenceLength = Annotated[Optional[int], typer.Option("--sequence-length", help="Tokens kept per text (n-grams included).", rich_help_panel=MODEL)]
-Ngrams = Annotated[Optional[int], typer.Option("--ngrams", help="1 = words, 2 = words + bigrams, 3 = + trigrams.", rich_help_panel=MODEL)]
-EmbeddingDim = Annotated[Optional[int], typer.Option("--embedding-dim", help="Embedding size.", rich_help_panel=MODEL)]
-Pooling = Annotated[Optional[str], typer.Option("--pooling", help="average (bag of n-grams) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
-HiddenUnits = Annotated[Optional[int], typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
+Dataset = Annotated[str | None, typer.Option("--dataset", help="imdb (tensorflow-datasets; default) or rt-snippets (offline movie-review snippets).", rich_help_panel=DATA)]
+DataDir = Annotated[str | None, typer.Option("--data-dir", help="Official aclImdb_v1.tar.gz or an extracted aclImdb/ folder ({train,test}/{pos,neg}/*.txt).", rich_help_panel=DATA)]
+Csv = Annotated[str | None, typer.Option("--csv", help="Labelled CSV (labels 0/1 or neg/pos).", rich_help_panel=DATA)]
+TextCol = Annotated[str | None, typer.Option("--text-col", help="CSV text column (default: text).", rich_help_panel=DATA)]
+LabelCol = Annotated[str | None, typer.Option("--label-col", help="CSV label column (default: label).", rich_help_panel=DATA)]
+MaxTokens = Annotated[int | None, typer.Option("--max-tokens", help="Vocabulary size, n-grams included.", rich_help_panel=MODEL)]
+SequenceLength = Annotated[int | None, typer.Option("--sequence-length", help="Tokens kept per text (n-grams included).", rich_help_panel=MODEL)]
+Ngrams = Annotated[int | None, typer.Option("--ngrams", help="1 = words, 2 = words + bigrams, 3 = + trigrams.", rich_help_panel=MODEL)]
+EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim", help="Embedding size.", rich_help_panel=MODEL)]
+Pooling = Annotated[str | None, typer.Option("--pooling", help="average (bag of n-grams) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
+HiddenUnits = Annotated[int | None, typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` run directory.")]
 
 
@@ -43,8 +43,8 @@ c.add_train(app, TEXT)
 @app.command()
 def evaluate(
     run_dir: RunDir,
-    data_dir: Annotated[Optional[str], typer.Option("--data-dir", help="Score on this aclImdb archive or folder (its test/ split, else train/) instead of the run's test split.")] = None,
-    csv: Annotated[Optional[str], typer.Option("--csv", help="Score on this labelled CSV.")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Score on this aclImdb archive or folder (its test/ split, else train/) instead of the run's test split.")] = None,
+    csv: Annotated[str | None, typer.Option("--csv", help="Score on this labelled CSV.")] = None,
     text_col: Annotated[str, typer.Option("--text-col", help="CSV text column.")] = "text",
     label_col: Annotated[str, typer.Option("--label-col", help="CSV label column.")] = "label",
     json_: o.Json = False, verbose: o.Verbose = False,
@@ -72,8 +72,8 @@ def evaluate(
 @app.command()
 def predict(
     run_dir: RunDir,
-    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify (quote each).")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="UTF-8 file with one text per line.")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify (quote each).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="UTF-8 file with one text per line.")] = None,
     json_: o.Json = False, verbose: o.Verbose = False,
 ) -> None:
     """Label (positive/negative) and probability for each text."""

@@ -137,7 +137,7 @@ class TextApp:
                     **options: Any) -> list[dict[str, Any]]:
         probs = predict_probs(model, [clean_text(t) for t in batch])
         out = []
-        for text, p in zip(batch, probs):
+        for text, p in zip(batch, probs, strict=True):
             label = int(p >= 0.5)
             out.append({"input": text, "label": CLASS_NAMES[label],
                         "probability": float(p if label else 1 - p), "positive_probability": float(p)})
@@ -267,7 +267,7 @@ def predict_probs(model: Any, texts: list[str]) -> np.ndarray:
     return np.asarray(model.predict(ds, verbose=0), dtype=np.float64).reshape(-1)
 
 
-def _train_report(config: TextConfig, data: TextData, metrics: dict[str, Any], split: str) -> Report:
+def _train_report(config: TextConfig, data: TextData, metrics: Mapping[str, Any], split: str) -> Report:
     tr = metrics["training"]
     m = config.model
     summary = (f"Model {m.pooling} (vocabulary {tr['vocabulary_size']:,}, {m.ngrams}-grams, "

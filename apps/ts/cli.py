@@ -1,8 +1,7 @@
 """``regapps ts``: thin Typer commands over :mod:`regapps.apps.ts.task`."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from regapps.apps import commands as c
@@ -13,25 +12,25 @@ app = typer.Typer(help="Stock-price forecasting: a stacked LSTM trained with Ada
                   no_args_is_help=True)
 
 D, M, B = "Data", "Model", "Backtest"
-Source = Annotated[Optional[str], typer.Option("--source", help="yahoo (yfinance, cached; default), csv, or sample (offline: AAPL, IBM, MSFT, GOOG 2000-2013).", rich_help_panel=D)]
-Ticker = Annotated[Optional[str], typer.Option("--ticker", help="Ticker symbol, e.g. AAPL.", rich_help_panel=D)]
-Csv = Annotated[Optional[str], typer.Option("--csv", help="CSV in Yahoo download format, or any dated series (with --date-col/--target-col).", rich_help_panel=D)]
-DateCol = Annotated[Optional[str], typer.Option("--date-col", help="Date column of --csv (default Date).", rich_help_panel=D)]
-TargetCol = Annotated[Optional[str], typer.Option("--target-col", help="Target column (default Adj Close, else Close).", rich_help_panel=D)]
-Start = Annotated[Optional[str], typer.Option("--start", help="First date kept, YYYY-MM-DD.", rich_help_panel=D)]
-End = Annotated[Optional[str], typer.Option("--end", help="Last date kept, YYYY-MM-DD.", rich_help_panel=D)]
-Interval = Annotated[Optional[str], typer.Option("--interval", help="yfinance bars: 1d, 1wk or 1mo.", rich_help_panel=D)]
-Transform = Annotated[Optional[str], typer.Option("--transform", help="auto, log (log returns) or diff (differences, for series with values <= 0).", rich_help_panel=D)]
-Lookback = Annotated[Optional[int], typer.Option("--lookback", help="Days of features per input window (default 30).", rich_help_panel=M)]
-Horizon = Annotated[Optional[int], typer.Option("--horizon", help="Steps ahead to forecast (default 1).", rich_help_panel=M)]
-Units = Annotated[Optional[int], typer.Option("--units", help="LSTM units per layer (default 32).", rich_help_panel=M)]
-Layers = Annotated[Optional[int], typer.Option("--layers", help="Stacked LSTM layers (default 2).", rich_help_panel=M)]
-RecDropout = Annotated[Optional[float], typer.Option("--recurrent-dropout", help="Dropout on the recurrent state (default 0).", rich_help_panel=o.REG)]
-Shrink = Annotated[Optional[bool], typer.Option("--shrink/--no-shrink", help="Shrink forecasts toward the random walk by a factor fitted on the validation tail (default on).", rich_help_panel=M, show_default=False)]
-TestSize = Annotated[Optional[int], typer.Option("--test-size", help="Forecast origins in the walk-forward test (default 500).", rich_help_panel=B)]
-RefitEvery = Annotated[Optional[int], typer.Option("--refit-every", help="Refit every this many origins (default 250).", rich_help_panel=B)]
-MaWindow = Annotated[Optional[int], typer.Option("--ma-window", help="Moving-average baseline window (default 20).", rich_help_panel=B)]
-Level = Annotated[Optional[float], typer.Option("--interval-level", help="Prediction-interval level (default 0.9).", rich_help_panel=B)]
+Source = Annotated[str | None, typer.Option("--source", help="yahoo (yfinance, cached; default), csv, or sample (offline: AAPL, IBM, MSFT, GOOG 2000-2013).", rich_help_panel=D)]
+Ticker = Annotated[str | None, typer.Option("--ticker", help="Ticker symbol, e.g. AAPL.", rich_help_panel=D)]
+Csv = Annotated[str | None, typer.Option("--csv", help="CSV in Yahoo download format, or any dated series (with --date-col/--target-col).", rich_help_panel=D)]
+DateCol = Annotated[str | None, typer.Option("--date-col", help="Date column of --csv (default Date).", rich_help_panel=D)]
+TargetCol = Annotated[str | None, typer.Option("--target-col", help="Target column (default Adj Close, else Close).", rich_help_panel=D)]
+Start = Annotated[str | None, typer.Option("--start", help="First date kept, YYYY-MM-DD.", rich_help_panel=D)]
+End = Annotated[str | None, typer.Option("--end", help="Last date kept, YYYY-MM-DD.", rich_help_panel=D)]
+Interval = Annotated[str | None, typer.Option("--interval", help="yfinance bars: 1d, 1wk or 1mo.", rich_help_panel=D)]
+Transform = Annotated[str | None, typer.Option("--transform", help="auto, log (log returns) or diff (differences, for series with values <= 0).", rich_help_panel=D)]
+Lookback = Annotated[int | None, typer.Option("--lookback", help="Days of features per input window (default 30).", rich_help_panel=M)]
+Horizon = Annotated[int | None, typer.Option("--horizon", help="Steps ahead to forecast (default 1).", rich_help_panel=M)]
+Units = Annotated[int | None, typer.Option("--units", help="LSTM units per layer (default 32).", rich_help_panel=M)]
+Layers = Annotated[int | None, typer.Option("--layers", help="Stacked LSTM layers (default 2).", rich_help_panel=M)]
+RecDropout = Annotated[float | None, typer.Option("--recurrent-dropout", help="Dropout on the recurrent state (default 0).", rich_help_panel=o.REG)]
+Shrink = Annotated[bool | None, typer.Option("--shrink/--no-shrink", help="Shrink forecasts toward the random walk by a factor fitted on the validation tail (default on).", rich_help_panel=M, show_default=False)]
+TestSize = Annotated[int | None, typer.Option("--test-size", help="Forecast origins in the walk-forward test (default 500).", rich_help_panel=B)]
+RefitEvery = Annotated[int | None, typer.Option("--refit-every", help="Refit every this many origins (default 250).", rich_help_panel=B)]
+MaWindow = Annotated[int | None, typer.Option("--ma-window", help="Moving-average baseline window (default 20).", rich_help_panel=B)]
+Level = Annotated[float | None, typer.Option("--interval-level", help="Prediction-interval level (default 0.9).", rich_help_panel=B)]
 
 
 def _csv_means_source(values: dict[str, Any]) -> None:

@@ -8,14 +8,11 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.errors import DataError
-from regapps.shared.selection.runner import CVSpec
 from regapps.shared.selection.search import RefitTrial, TrialResult
 from regapps.shared.selection.splitters import Split, walk_forward
 
-from . import task
 from .backtest import in_sample_naive_mae, min_history, plan_origins
 from .config import TsConfig
-from .data import TsData
 from .features import Prepared
 from .model import LstmForecaster
 

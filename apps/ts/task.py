@@ -5,9 +5,9 @@ and compare, which the toolkit runs."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -193,7 +193,7 @@ def _future(prep: Prepared, final: LstmForecaster, bt: Backtest, config: TsConfi
     dates = future_dates(prep.dates, len(path))
     return [{"date": str(d.date()), "forecast": float(prep.to_level(c)),
              "lower": float(prep.to_level(c + lo * s)), "upper": float(prep.to_level(c + hi * s))}
-            for d, c, lo, hi, s in zip(dates, centre, zlo, zhi, scale)]
+            for d, c, lo, hi, s in zip(dates, centre, zlo, zhi, scale, strict=True)]
 
 
 def future_dates(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
