@@ -337,9 +337,7 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
     """Run a cv search: ``spec(config)`` loads the data and returns the app's CVSpec; trials
     run on ``executor``."""
     from regapps.shared.errors import ConfigError
-    from regapps.shared.selection.executors import check_executor
 
-    check_executor(executor, jobs, scheduler)
     if base["training"].get("strategy") == "multiworker":
         raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
                           "is for train (spread cv trials with --executor)")
@@ -350,14 +348,13 @@ def run_cv_command(app: str, cls: Any, base: dict[str, Any], plan: Any, spec: Ca
         from regapps.shared.selection.runner import run_cv
 
         with contextlib.ExitStack() as stack:
-            pool = make_executor(executor, jobs, scheduler)  # an unreachable scheduler fails first
-            if pool is not None:
-                stack.callback(pool.close)
+            pool = make_executor(executor, jobs, scheduler)  # bad flags, an unreachable scheduler fail first
+            stack.callback(pool.close)
             cv_spec = spec(cls.model_validate(base))
             progress = stack.enter_context(trial_progress(not json_))
             return run_cv(cv_spec, plan, base, runs_dir=runs_dir, name=name, resume=resume,
                           split_seed=base["training"]["seed"], progress=progress,
-                          on_trial=_trial_logger(mlflow, cv_spec.task.metric), executor=pool)
+                          on_trial=_trial_logger(mlflow, cv_spec.task.metric), executor=pool).to_dict()
 
     run_command(json_, verbose, body, cv_human(app), tensorflow=tensorflow, mlflow=mlflow)
 
@@ -388,7 +385,7 @@ def run_compare_command(app: str, cls: Any, config: Path | None, flags: dict[str
 
         cv_task, source = task(cls.model_validate(base))
         return run_compare(app, cls, cv_task, base, kind, names, runs_dir=runs_dir, name=name,
-                           data_source=source)
+                           data_source=source).to_dict()
 
     run_command(json_, verbose, body, compare_human(app), tensorflow=tensorflow,
                 mlflow=mlflow_target(mlflow_uri, app, "compare"))

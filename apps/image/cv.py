@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.model_pool import ModelPool
+from regapps.shared.selection.adapters import StratifiedCVTask
 from regapps.shared.selection.runner import CVSpec, train_refit
-from regapps.shared.selection.search import StratifiedCVTask
 
 from . import task
 from .config import ImageConfig

@@ -2,8 +2,8 @@
 split; the vectorizer's vocabulary is adapted inside each training fold."""
 from __future__ import annotations
 
+from regapps.shared.selection.adapters import StratifiedCVTask
 from regapps.shared.selection.runner import CVSpec, train_refit
-from regapps.shared.selection.search import StratifiedCVTask
 
 from . import task
 from .config import TextConfig

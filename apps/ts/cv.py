@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.errors import DataError
+from regapps.shared.selection.adapters import RefitTrial
+from regapps.shared.selection.protocols import TrialResult
 from regapps.shared.selection.runner import CVSpec
-from regapps.shared.selection.search import RefitTrial, TrialResult
 from regapps.shared.selection.splitters import Split, walk_forward
 
 from . import task

@@ -110,7 +110,7 @@ def test_killed_worker_loses_no_finished_trial(cluster: Any, sequential: dict[st
 
     try:
         result = run_cv(cv_spec(ImageConfig.model_validate(base)), plan, base, runs_dir=tmp_path,
-                        split_seed=7, progress=kill_after_first, executor=executor)
+                        split_seed=7, progress=kill_after_first, executor=executor).to_dict()
         assert executor.client.run(os.getpid).keys() != pids.keys()  # the nanny started a new worker
     finally:
         executor.close()
