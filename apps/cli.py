@@ -85,7 +85,7 @@ def _shown_as_written(command: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from regapps.shared.errors import RegappsError
+    from regapps.shared.errors import ParameterError, RegappsError
 
     _terminated.clear()  # main() may run more than once in a process (tests, embedding)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.ClickException as exc:
         _fail(exc.format_message())
     except RegappsError as exc:
-        _fail(str(exc))
+        _fail(exc.as_flag() if isinstance(exc, ParameterError) else str(exc))  # library names parameters
     except KeyboardInterrupt:  # typer turns most into exit code 130 itself
         code = 130
     except typer.Abort:

@@ -68,7 +68,7 @@ def main() -> None:
             plan = make_plan(ImageConfig, base, grid=GRID, search=search, n_iter=1, folds=args.folds,
                              seeds=1, eta=3, seed=0)
             start = time.perf_counter()
-            result = run_cv(spec, plan, base, runs_dir=Path(tmp), name=search)
+            result = run_cv(spec, plan, base, runs_dir=Path(tmp), name=search).to_dict()
             results[search] = {"search": search, "legs": plan.total_trials(), "compiled": compiled[0],
                                "wall_s": time.perf_counter() - start, **_cost(result), **_best(result)}
     grid, halving = results["grid"], results["halving"]

@@ -53,12 +53,12 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from regapps.apps.options import setup
     from regapps.shared.environment import import_tensorflow
-    from regapps.shared.selection.executors import DaskExecutor, LocalExecutor
+    from regapps.shared.selection.executors import DaskExecutor, LocalExecutor, SequentialExecutor
 
     setup(False)
     import_tensorflow()
     rows, reference = [], None
-    runs = [("sequential", 1, lambda: None), (f"local --jobs {args.jobs}", args.jobs, lambda: LocalExecutor(args.jobs)),
+    runs = [("sequential", 1, SequentialExecutor), (f"local --jobs {args.jobs}", args.jobs, lambda: LocalExecutor(args.jobs)),
             (f"dask LocalCluster {args.jobs} workers", args.jobs, lambda: DaskExecutor(None, args.jobs))]
     for label, workers, make in runs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -68,8 +68,7 @@ def main() -> None:
             try:
                 out = search(executor, args.candidates, args.epochs, Path(tmp))
             finally:
-                if executor is not None:
-                    executor.close()
+                executor.close()
         reference = reference or out
         same = max(abs(out["scores"][k] - reference["scores"][k]) for k in reference["scores"])
         rows.append({"executor": label, "start s": ready, "search wall s": out["wall"],

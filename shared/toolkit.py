@@ -24,7 +24,8 @@ from .runs import Run
 
 if TYPE_CHECKING:  # pragma: no cover
     from .selection.compare import CompareResult
-    from .selection.protocols import OnTrial, Progress, TrialResult
+    from .selection.executors import ExecutorChoice
+    from .selection.protocols import Executor, OnTrial, Progress, TrialResult
     from .selection.runner import CVResult
     from .selection.search import SearchPlan
 
@@ -161,25 +162,23 @@ class CVRequest:
 
     base: dict[str, Any]
     plan: SearchPlan
-    executor: str = "sequential"
-    jobs: int | None = None
-    scheduler: str | None = None
+    executor: ExecutorChoice | Executor  # where trials run, or an executor the caller made (and closes)
     resume: Path | None = None
 
 
 def plan_cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None = None,
             space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None, *,
             search: str = "grid", n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3,
-            executor: str = "sequential", jobs: int | None = None, scheduler: str | None = None,
+            executor: str | Executor = "sequential", jobs: int | None = None, scheduler: str | None = None,
             resume: Path | None = None) -> CVRequest:
     """Check everything a cv needs before anything loads or trains. ``space`` maps keys (dotted,
     or aliases such as ``l2``) to lists of values, or is ``["l2=0,1e-4", ...]`` as ``--grid``
     takes it; ``config`` may also be a config tree with a ``search`` mapping (a config file's).
     With ``resume`` and no ``space``: the search and settings the run was made with."""
-    from .selection.executors import check_executor
+    from .selection.executors import ExecutorChoice
     from .selection.runner import make_plan, saved_search
 
-    check_executor(executor, jobs, scheduler)
+    where = ExecutorChoice(executor, jobs, scheduler) if isinstance(executor, str) else executor
     if resume is not None and space is None:
         if config is not None:
             raise ConfigError("resuming a cv run with its saved search takes no configuration; "
@@ -199,7 +198,7 @@ def plan_cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | N
     if base.get("training", {}).get("strategy") == "multiworker":
         raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
                           "is for train (spread cv trials with an executor)")
-    return CVRequest(base, plan, executor, jobs, scheduler, resume)
+    return CVRequest(base, plan, where, resume)
 
 
 def _config_tree(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -223,13 +222,14 @@ def run_cv(app: App[Any, Any], request: CVRequest, *, runs_dir: Path = Path("run
     """Run a planned cv: the executor starts first (an unreachable scheduler fails before data
     loads), then the data, the search, the refit of the winner and the report. ``progress``
     sees (done, total, row) after each recorded trial, ``on_trial`` (row, result, metric)."""
-    from .selection.executors import make_executor
+    from .selection.executors import ExecutorChoice
     from .selection.runner import CVSpec
     from .selection.runner import run_cv as run_search
 
     with contextlib.ExitStack() as stack:
-        pool = make_executor(request.executor, request.jobs, request.scheduler)
-        if pool is not None:  # TODO(merge): make_executor always returns one
+        pool = request.executor
+        if isinstance(pool, ExecutorChoice):
+            pool = pool.make()
             stack.callback(pool.close)
         config = app.config_cls.model_validate(request.base)
         data = app.load_data(config)
@@ -247,7 +247,7 @@ def run_cv(app: App[Any, Any], request: CVRequest, *, runs_dir: Path = Path("run
 def cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None = None,
        space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None, *, search: str = "grid",
        n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3,
-       executor: str = "sequential", jobs: int | None = None, scheduler: str | None = None,
+       executor: str | Executor = "sequential", jobs: int | None = None, scheduler: str | None = None,
        resume: Path | None = None, runs_dir: Path = Path("runs"), name: str | None = None,
        progress: Progress | None = None, on_trial: TrialLogger | None = None) -> CVResult:
     """Choose hyperparameters by cross-validation on the training data, refit the best on all of

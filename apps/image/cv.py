@@ -6,12 +6,11 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.model_pool import ModelPool
-from regapps.shared.selection.runner import CVSpec, train_refit
-from regapps.shared.selection.search import StratifiedCVTask
+from regapps.shared.selection.adapters import StratifiedCVTask
 
 from . import task
 from .config import ImageConfig
-from .data import ImageData, load_image_data
+from .data import ImageData
 
 
 def image_cv_task(data: ImageData) -> StratifiedCVTask:
@@ -23,9 +22,3 @@ def image_cv_task(data: ImageData) -> StratifiedCVTask:
         return task.ImageFit(config, data, train_idx, val_idx, tensors=tensors[0], verbose=0, pool=pool)
 
     return StratifiedCVTask(data.y_train, job)
-
-
-def cv_spec(config: ImageConfig) -> CVSpec:
-    data = load_image_data(config.data.dataset, config.data.data_dir)
-    return CVSpec(app=task.APP, config_cls=ImageConfig, task=image_cv_task(data),
-                  refit=train_refit(task.train, data), data_source=data.source)

@@ -2,8 +2,7 @@
 split; the vectorizer's vocabulary is adapted inside each training fold."""
 from __future__ import annotations
 
-from regapps.shared.selection.runner import CVSpec, train_refit
-from regapps.shared.selection.search import StratifiedCVTask
+from regapps.shared.selection.adapters import StratifiedCVTask
 
 from . import task
 from .config import TextConfig
@@ -14,9 +13,3 @@ def text_cv_task(data: TextData) -> StratifiedCVTask:
     x, y = data.x_train, data.y_train
     return StratifiedCVTask(y, lambda config, train_idx, val_idx, pool: task.TextFit(
         config, [x[i] for i in train_idx], y[train_idx], [x[i] for i in val_idx], y[val_idx], pool=pool))
-
-
-def cv_spec(config: TextConfig) -> CVSpec:
-    data = task.load_config_data(config)
-    return CVSpec(app=task.APP, config_cls=TextConfig, task=text_cv_task(data),
-                  refit=train_refit(task.train, data), data_source=data.source)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.errors import DataError
-from regapps.shared.selection.search import RefitTrial, TrialResult
+from regapps.shared.selection.adapters import RefitTrial
+from regapps.shared.selection.protocols import TrialResult
 from regapps.shared.selection.splitters import Split, walk_forward
 
 from .backtest import in_sample_naive_mae, min_history, plan_origins

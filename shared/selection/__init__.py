@@ -1,2 +1,3 @@
 """Cross-validated hyperparameter selection: search spaces, splitters, the search engine,
-trial records (resume), and reports. Sees apps only through the small CVTask protocol."""
+trial records (resume), executors and reports. Sees apps only through the protocols
+(protocols.py); apps build their tasks from the adapters (adapters.py)."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import plots
 from ..config import ExperimentConfig, build_config
-from ..errors import ConfigError
+from ..errors import ConfigError, ParameterError
 from ..optimizers import OPTIMIZERS
 from ..report import Report
 from ..runs import Run
-from .search import CVTask
+from .protocols import CVTask
 
 REGULARIZER_VARIANTS = ("none", "l1", "l2", "l1l2", "dropout", "batchnorm", "early_stopping")
 _OFF = {"regularization.l1": 0.0, "regularization.l2": 0.0, "regularization.dropout": 0.0,
@@ -25,9 +26,9 @@ def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, 
     """Flags per variant. Regularizer variants switch everything else off, so each shows its own
     effect; amounts come from the base config when set there, else common defaults."""
     if not names:
-        raise ConfigError(f"--{kind} needs at least one name")
+        raise ParameterError(kind, "{param} needs at least one name")
     if len(set(names)) != len(names):
-        raise ConfigError(f"--{kind} lists a name twice")
+        raise ParameterError(kind, "{param} lists a name twice")
     if kind == "optimizers":
         for name in names:
             OPTIMIZERS.check(name)
@@ -47,9 +48,23 @@ def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, 
     return {n: {**_OFF, **table[n]} for n in names}
 
 
+@dataclass
+class CompareResult:
+    """What a comparison returns; :meth:`to_dict` is ``metrics.json`` and the CLI's ``--json``.
+    ``results``: one row per variant, as in ``comparison.csv``."""
+
+    run_dir: Path
+    metric: str
+    results: list[dict[str, Any]]
+    winner: str  # the variant with the best validation score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_dir": str(self.run_dir), "metric": self.metric, "results": self.results, "winner": self.winner}
+
+
 def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mapping[str, Any],
                 kind: str, names: list[str], *, runs_dir: Path = Path("runs"),
-                name: str | None = None, data_source: str = "") -> dict[str, Any]:
+                name: str | None = None, data_source: str = "") -> CompareResult:
     flags_by_variant = variants(kind, names, base)
     configs = {n: build_config(cls, base=base, flags=f) for n, f in flags_by_variant.items()}
     first = next(iter(configs.values())).training
@@ -100,7 +115,7 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
         for title, file in images:
             rep.image(file, title)
         rep.write(run.path)
-        result = {"run_dir": str(run.path), "metric": metric, "results": rows, "winner": ranked[0]["variant"]}
-        run.write_json("metrics.json", result)
+        result = CompareResult(run.path, metric, rows, ranked[0]["variant"])
+        run.write_json("metrics.json", result.to_dict())
         run.complete()
     return result

@@ -1,6 +1,6 @@
 """Where cv trials run: ``sequential`` (this process; halving keeps survivors' models between
-rungs), ``local`` (N worker processes on this machine, loky's process pool as shipped with
-joblib) or ``dask`` (a dask.distributed cluster, extra ``regapps[dask]``).
+rungs: sequential.py), ``local`` (N worker processes on this machine, loky's process pool as
+shipped with joblib) or ``dask`` (a dask.distributed cluster, extra ``regapps[dask]``).
 
 The trials of one rung are independent, so the process executors run them all at once and hand
 each result back the moment it returns; the engine records it then, in this process, so
@@ -20,39 +20,25 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
+from ..errors import ConfigError, ParameterError
+from .protocols import CVTask, Executor, Finished, TrialResult, TrialSpec
+from .sequential import SequentialExecutor
 
-from ..errors import ConfigError
-from .search import CVTask, TrialResult
+__all__ = ["EXECUTORS", "DaskExecutor", "ExecutorChoice", "LocalExecutor", "SequentialExecutor",
+           "make_executor", "run_trial"]
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("sequential", "local", "dask")
 CONNECT_TIMEOUT = "10s"
-
-
-@dataclass
-class TrialSpec:
-    """One (candidate, rung, fold, seed) trial to train for ``epochs`` from scratch."""
-
-    key: tuple[int, int, int, int]
-    config: Any
-    train_idx: np.ndarray
-    val_idx: np.ndarray
-    epochs: int
-
-
-@dataclass
-class Finished:
-    spec: TrialSpec
-    result: TrialResult
-    seconds: float  # the trial's own wall time, in the worker
+_NEEDS_DASK = "{param} dask needs dask.distributed: pip install 'regapps[dask]'"
 
 
 def run_trial(task: CVTask, spec: TrialSpec) -> tuple[TrialResult, float]:
-    """What a worker runs: train one trial from scratch and score it."""
+    """What a worker runs: train one trial from scratch and score it (``spec.keep`` is moot:
+    nothing stays in a worker)."""
     if "tensorflow" not in sys.modules:  # a fresh worker: import it without its start-up lines
         from ..environment import import_tensorflow
 
@@ -60,16 +46,6 @@ def run_trial(task: CVTask, spec: TrialSpec) -> tuple[TrialResult, float]:
     start = time.perf_counter()
     result = task.start(spec.config, spec.train_idx, spec.val_idx).advance(spec.epochs)
     return result, time.perf_counter() - start
-
-
-class Executor(Protocol):
-    name: str
-
-    def run(self, task: CVTask, specs: Sequence[TrialSpec]) -> Iterator[Finished]:
-        """Run ``specs``; yield each as it finishes (in any order)."""
-        ...
-
-    def close(self) -> None: ...
 
 
 # --- local processes ------------------------------------------------------------------------
@@ -135,7 +111,7 @@ class DaskExecutor:
     """Trials on a dask.distributed cluster: the scheduler at ``address``, or a LocalCluster of
     ``jobs`` worker processes on 127.0.0.1 when none is given. A trial whose worker dies is
     rerun elsewhere by the scheduler; a trial that keeps killing workers fails the search
-    (finished trials stay recorded, and ``--resume`` goes on)."""
+    (finished trials stay recorded, and a resumed search goes on)."""
 
     name = "dask"
 
@@ -143,7 +119,7 @@ class DaskExecutor:
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
-            raise ConfigError("--executor dask needs dask.distributed: pip install 'regapps[dask]'") from exc
+            raise ParameterError("executor", _NEEDS_DASK) from exc
         self._cluster = None
         try:
             if address is None:
@@ -180,30 +156,42 @@ class DaskExecutor:
             self._cluster = None
 
 
-def check_executor(name: str, jobs: int | None = None, scheduler: str | None = None) -> None:
-    """Refuse bad ``--executor``/``--jobs``/``--scheduler`` values before anything loads."""
-    if name not in EXECUTORS:
-        raise ConfigError(f"--executor {name!r} is not one of {', '.join(EXECUTORS)}")
-    if jobs is not None and jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
-    if scheduler is not None and name != "dask":
-        raise ConfigError("--scheduler goes with --executor dask")
-    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
-        raise ConfigError(f"--scheduler expects an address like tcp://HOST:8786, got {scheduler!r}")
-    if name == "sequential" and jobs not in (None, 1):
-        raise ConfigError("--jobs goes with --executor local or dask")
-    if name == "dask":
-        from importlib.util import find_spec
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """Where a search's trials are to run, checked when it is made (before anything starts);
+    :meth:`make` starts the executor, which the caller closes."""
 
-        if find_spec("distributed") is None:
-            raise ConfigError("--executor dask needs dask.distributed: pip install 'regapps[dask]'")
+    name: str = "sequential"
+    jobs: int | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        name, jobs, scheduler = self.name, self.jobs, self.scheduler
+        if name not in EXECUTORS:
+            raise ParameterError("executor", "{param} {name!r} is not one of {choices}", name=name,
+                                 choices=", ".join(EXECUTORS))
+        if jobs is not None and jobs < 1:
+            raise ParameterError("jobs", "{param} must be at least 1, got {jobs}", jobs=jobs)
+        if scheduler is not None and name != "dask":
+            raise ParameterError("scheduler", "{param} goes with {executor} dask")
+        if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
+            raise ParameterError("scheduler", "{param} expects an address like tcp://HOST:8786, got {address!r}",
+                                 address=scheduler)
+        if name == "sequential" and jobs not in (None, 1):
+            raise ParameterError("jobs", "{param} goes with {executor} local or dask")
+        if name == "dask":
+            from importlib.util import find_spec
+
+            if find_spec("distributed") is None:
+                raise ParameterError("executor", _NEEDS_DASK)
+
+    def make(self) -> Executor:
+        if self.name == "sequential":
+            return SequentialExecutor()
+        workers = self.jobs or os.cpu_count() or 1
+        return LocalExecutor(workers) if self.name == "local" else DaskExecutor(self.scheduler, workers)
 
 
-def make_executor(name: str, jobs: int | None = None, scheduler: str | None = None) -> Executor | None:
-    """The executor for ``--executor``/``--jobs``/``--scheduler``; None means sequential. The
-    caller closes it."""
-    check_executor(name, jobs, scheduler)
-    if name == "sequential":
-        return None
-    workers = jobs or os.cpu_count() or 1
-    return LocalExecutor(workers) if name == "local" else DaskExecutor(scheduler, workers)
+def make_executor(name: str, jobs: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor for ``name``, ``jobs`` and ``scheduler`` (checked first). The caller closes it."""
+    return ExecutorChoice(name, jobs, scheduler).make()

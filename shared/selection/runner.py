@@ -7,36 +7,21 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import plots
 from ..config import ExperimentConfig, build_config, shape_of, write_config_file
-from ..errors import ConfigError, RunDirError
+from ..errors import ConfigError, ParameterError, RunDirError, RunParameterError
 from ..report import Report, metrics_rows
 from ..runs import COMPLETED, Run
-from .search import CVTask, OnTrial, Progress, SearchPlan, Summary, run_search, summarize
+from .protocols import CVTask, Executor, OnTrial, Progress
+from .search import SearchPlan, Summary, run_search, summarize
 from .space import validate_space
 from .trials import TrialStore
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .executors import Executor
 
 log = logging.getLogger(__name__)
 
 Refit = Callable[[ExperimentConfig, Path], dict[str, Any]]
-
-
-def train_refit(train: Callable[..., dict[str, Any]], data: Any) -> Refit:
-    """A refit that runs the app's own ``train`` on all training data into the cv run, so the
-    winner gets a complete, evaluable run directory of its own."""
-
-    def refit(best: ExperimentConfig, folder: Path) -> dict[str, Any]:
-        result = train(best, folder=folder, name="best", data=data, verbose=0)
-        rel = Path(result["run_dir"]).relative_to(folder)
-        return {**result, "images": [("Learning curves of the best configuration",
-                                      str(rel / "learning_curves.png"))]}
-
-    return refit
 
 
 @dataclass
@@ -48,6 +33,33 @@ class CVSpec:
     task: CVTask
     refit: Refit  # trains the winner on all training data under the given folder; scores test once
     data_source: str = ""
+
+
+@dataclass
+class Best:
+    """The winner by mean cv ``metric``: its parameters, mean score and 95% CI (low, high)."""
+
+    params: dict[str, Any]
+    score: float
+    metric: str
+    ci95: list[float]
+
+
+@dataclass
+class CVResult:
+    """What a cv run returns; :meth:`to_dict` is ``cv_summary.json`` and the CLI's ``--json``."""
+
+    run_dir: Path
+    best: Best
+    test: dict[str, Any] | None  # the refitted winner's test metrics
+    refit_run_dir: str | None  # as the refit reported it
+    seed_note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        best = self.best
+        return {"run_dir": str(self.run_dir),
+                "best": {"params": best.params, "score": best.score, "metric": best.metric, "ci95": best.ci95},
+                "test": self.test, "refit_run_dir": self.refit_run_dir, "seed_note": self.seed_note}
 
 
 def _unfinished_cv_run(run_dir: Path, app: str | None) -> Run:
@@ -128,8 +140,9 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
     run = _unfinished_cv_run(resume, spec.app)
     saved = run.read_json("search.json")
     if json.loads(json.dumps(record)) != saved:
-        raise RunDirError(f"{resume} was made with a different search space or settings; "
-                          "resume it with the same --grid, --search, --folds, --seeds and flags")
+        raise RunParameterError("resume", "{path} was made with a different search space or settings; "
+                                "resume it with the same {grid}, {search}, {folds}, {seeds} and flags",
+                                path=resume)
     run.set_status("running", resumed=True)
     return run
 
@@ -137,10 +150,10 @@ def open_or_create(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, r
 def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir: Path = Path("runs"),
            name: str | None = None, resume: Path | None = None, split_seed: int = 0,
            progress: Progress | None = None, on_trial: OnTrial | None = None,
-           executor: Executor | None = None) -> dict[str, Any]:
+           executor: Executor | None = None) -> CVResult:
     """Search, summarize, refit the winner and report. With ``training.tensorboard`` in
     ``base``, each trial logs to ``tensorboard/<trial>/`` in the cv run; ``on_trial`` sees each
-    recorded trial (MLflow); ``executor`` runs the trials of each rung in other processes."""
+    recorded trial (MLflow); ``executor`` runs the trials (by default here, one after the other)."""
     splits = spec.task.splits(plan.folds, split_seed)  # too few samples: fail before a run exists
     run = open_or_create(spec, plan, base, runs_dir=runs_dir, name=name, resume=resume)
     with run.guard():
@@ -158,12 +171,11 @@ def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir:
         write_config_file(best_config, run.file("best_config.yaml"))
         images = _plots(run, plan, summary, spec.task.metric)
         refit = spec.refit(best_config, run.path)
-        result = {"run_dir": str(run.path),
-                  "best": {"params": best_params, "score": summary.best["mean"],
-                           "metric": spec.task.metric, "ci95": [summary.best["ci95_low"], summary.best["ci95_high"]]},
-                  "test": (refit.get("metrics") or {}).get("test"),
-                  "refit_run_dir": refit.get("run_dir"), "seed_note": summary.seed_note}
-        run.write_json("cv_summary.json", result)
+        best = Best(best_params, summary.best["mean"], spec.task.metric,
+                    [summary.best["ci95_low"], summary.best["ci95_high"]])
+        result = CVResult(run.path, best, (refit.get("metrics") or {}).get("test"), refit.get("run_dir"),
+                          summary.seed_note)
+        run.write_json("cv_summary.json", result.to_dict())
         _report(spec, plan, summary, refit, images, run).write(run.path)
         run.complete()
     return result
@@ -221,20 +233,16 @@ def make_plan(cls: type[ExperimentConfig], base: Mapping[str, Any], *, grid: lis
     from .space import candidates, parse_grid, space_from_mapping, validate_space
 
     if search not in SEARCHES:
-        raise ConfigError(f"--search {search!r} is not one of {', '.join(SEARCHES)}")
-    if folds < 2:
-        raise ConfigError(f"--folds must be at least 2, got {folds}")
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
-    if n_iter < 1:
-        raise ConfigError(f"--n-iter must be at least 1, got {n_iter}")
-    if eta < 2:
-        raise ConfigError(f"--eta must be at least 2, got {eta}")
+        raise ParameterError("search", "{param} {name!r} is not one of {choices}", name=search,
+                             choices=", ".join(SEARCHES))
+    for param, value, least in (("folds", folds, 2), ("seeds", seeds, 1), ("n_iter", n_iter, 1), ("eta", eta, 2)):
+        if value < least:  # the one check of each: the splitters take folds >= 2 as given
+            raise ParameterError(param, "{param} must be at least {least}, got {value}", least=least, value=value)
     base = dict(base)
     file_space = base.pop("search", None)
     saved = space_from_mapping(file_space) if file_space is not None else {}  # its shape, always
     space = parse_grid(grid) if grid else saved
-    validate_space(cls, base, space, "--grid" if grid or file_space is None else "search:")
+    validate_space(cls, base, space, None if grid or file_space is None else "search:")
     cands = candidates(space, search, n_iter, seed)
     max_epochs = build_config(cls, base=base).training.epochs
     plan = SearchPlan(space=space, candidates=cands, search=search, folds=folds,

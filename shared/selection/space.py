@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..config import ExperimentConfig, build_config, parse_value, shape_of
-from ..errors import ConfigError
+from ..errors import ConfigError, ParameterError
 
 ALIASES = {
     "l1": "regularization.l1", "l2": "regularization.l2", "dropout": "regularization.dropout",
@@ -33,13 +33,13 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--grid expects key=v1,v2,..., got {item!r}")
+            raise ParameterError("grid", "{param} expects key=v1,v2,..., got {item!r}", item=item)
         values = [parse_value(v.strip()) for v in raw.split(",") if v.strip()]
         if not values:
-            raise ConfigError(f"--grid {key}= has no values")
+            raise ParameterError("grid", "{param} {key}= has no values", key=key)
         name = canonical_key(key)
         if name in space:
-            raise ConfigError(f"--grid {key} is given twice")
+            raise ParameterError("grid", "{param} {key} is given twice", key=key)
         space[name] = _dedupe(values)
     return space
 
@@ -74,17 +74,19 @@ def _dedupe(values: list[Any]) -> list[Any]:
 
 
 def validate_space(cls: type[ExperimentConfig], base: Mapping[str, Any],
-                   space: Mapping[str, list[Any]], label: str = "--grid") -> None:
+                   space: Mapping[str, list[Any]], label: str | None = None) -> None:
     """Build the config once per (key, value) so a bad value fails before any training (a value
     is set as given: ``null`` is a value, not "not given"). ``label`` names where the space came
-    from in errors."""
+    from in errors (``search:``, a saved plan); None: the ``grid`` parameter."""
     if not space:
-        raise ConfigError("the search space is empty: give at least one --grid key=v1,v2")
+        raise ParameterError("grid", "the search space is empty: give at least one {param} key=v1,v2")
     for key, values in space.items():
         for value in values:
             try:
                 build_config(cls, base=base, values={key: value})
             except ConfigError as exc:
+                if label is None:
+                    raise ParameterError("grid", "{param} {error}", error=str(exc)) from exc
                 raise ConfigError(f"{label} {exc}") from exc
 
 

@@ -91,14 +91,10 @@ def test_local_processes_with_default_threads(sequential: dict[str, Any], tmp_pa
 
 @pytest.mark.slow
 def test_killed_worker_loses_no_finished_trial(cluster: Any, sequential: dict[str, Any], tmp_path: Path) -> None:
+    from regapps.apps.image import task
     from regapps.apps.image.config import ImageConfig
-    from regapps.apps.image.cv import cv_spec
-    from regapps.apps.options import plan_cv, training_flags
-    from regapps.shared.selection.runner import run_cv
 
-    flags = {**training_flags(epochs=3, seed=7), "data.dataset": "digits"}
-    base, plan = plan_cv(ImageConfig, None, flags, None, grid=["learning_rate=3e-4,1e-3,3e-3"],
-                         search="halving", n_iter=10, folds=2, seeds=1, eta=2)
+    config = ImageConfig.model_validate({"data": {"dataset": "digits"}, "training": {"epochs": 3, "seed": 7}})
     executor = executors.DaskExecutor(cluster.scheduler_address)
     pids = executor.client.run(os.getpid)
     seen: list[dict[str, Any]] = []
@@ -109,8 +105,8 @@ def test_killed_worker_loses_no_finished_trial(cluster: Any, sequential: dict[st
             os.kill(next(iter(pids.values())), signal.SIGKILL)
 
     try:
-        result = run_cv(cv_spec(ImageConfig.model_validate(base)), plan, base, runs_dir=tmp_path,
-                        split_seed=7, progress=kill_after_first, executor=executor)
+        result = task.cv(config, ["learning_rate=3e-4,1e-3,3e-3"], search="halving", folds=2, eta=2,
+                         executor=executor, runs_dir=tmp_path, progress=kill_after_first).to_dict()
         assert executor.client.run(os.getpid).keys() != pids.keys()  # the nanny started a new worker
     finally:
         executor.close()

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 from regapps.shared.config import ExperimentConfig
-from regapps.shared.errors import ConfigError, RunDirError
+from regapps.shared.errors import ConfigError, ParameterError, RunDirError
+from regapps.shared.selection.adapters import RefitTrial
+from regapps.shared.selection.protocols import TrialResult
 from regapps.shared.selection.runner import CVSpec, make_plan, run_cv
-from regapps.shared.selection.search import RefitTrial, TrialResult
 from regapps.shared.selection.space import parse_grid
 from regapps.shared.selection.splitters import stratified_kfold, walk_forward
 
@@ -34,13 +35,14 @@ def test_walk_forward_never_trains_on_the_future() -> None:
 
 
 @pytest.mark.parametrize("call, fragment", [
-    (lambda: stratified_kfold(np.array([0, 0, 1, 1]), 1, 0), "--folds must be at least 2"),
-    (lambda: stratified_kfold(np.array([0] * 10 + [1] * 2), 3, 0), r"larger than the smallest class \(2"),
-    (lambda: walk_forward(30, 5, gap=10, min_train=20), "30 samples are too few for 5 walk-forward folds"),
+    (lambda: stratified_kfold(np.array([0] * 10 + [1] * 2), 3, 0), r"^folds 3 is larger than the smallest class \(2"),
+    (lambda: walk_forward(30, 5, gap=10, min_train=20), "30 samples are too few for 5 walk-forward folds.*fewer folds$"),
 ])
 def test_splitter_errors(call: Any, fragment: str) -> None:
-    with pytest.raises(ConfigError, match=fragment):
+    """Only what depends on the data; ``folds >= 2`` is the plan's to check (make_plan)."""
+    with pytest.raises(ParameterError, match=fragment) as info:
         call()
+    assert info.value.param == "folds" and "--folds" in info.value.as_flag()
 
 
 def test_parse_grid_aliases_and_values() -> None:
@@ -50,21 +52,36 @@ def test_parse_grid_aliases_and_values() -> None:
 
 
 @pytest.mark.parametrize("grid, kwargs, fragment", [
-    (["dropout=2"], {}, "--grid regularization.dropout=2"),
+    (["dropout=2"], {}, "grid regularization.dropout=2"),
     (["unknown_key=1"], {}, "unknown key 'unknown_key'"),
-    (["l2="], {}, "--grid l2= has no values"),
-    (["l2"], {}, "--grid expects key=v1,v2"),
+    (["l2="], {}, "grid l2= has no values"),
+    (["l2"], {}, "grid expects key=v1,v2"),
     (["optimizer=adam,adamx"], {}, "unknown optimizer 'adamx'"),
-    (["l2=0,1e-3"], {"folds": 1}, "--folds must be at least 2"),
+    (["l2=0,1e-3"], {"folds": 1}, "folds must be at least 2"),
     (["l2=1e-3"], {"search": "halving"}, "halving needs at least 2 candidates"),
-    (["l2=1e-3"], {"search": "bayes"}, "--search 'bayes'"),
+    (["l2=1e-3"], {"search": "bayes"}, "search 'bayes'"),
     ([], {}, "search space is empty"),
 ])
 def test_plan_errors(grid: list[str], kwargs: dict[str, Any], fragment: str) -> None:
     options = {"search": "grid", "n_iter": 5, "folds": 3, "seeds": 1, "eta": 3, "seed": 0, **kwargs}
     with pytest.raises(ConfigError) as info:
         make_plan(ExperimentConfig, ExperimentConfig().to_dict(), grid=grid, **options)
-    assert fragment in str(info.value)
+    assert fragment in str(info.value) and not str(info.value).startswith("--")
+
+
+@pytest.mark.parametrize("kwargs, message, flag", [
+    ({"folds": 1}, "folds must be at least 2, got 1", "--folds must be at least 2, got 1"),
+    ({"n_iter": 0}, "n_iter must be at least 1, got 0", "--n-iter must be at least 1, got 0"),
+    ({"search": "halving", "grid": ["l2=1"]}, "search halving needs at least 2 candidates; widen the grid",
+     "--search halving needs at least 2 candidates; widen the --grid"),
+])
+def test_plan_errors_name_parameters_and_render_flags(kwargs: dict[str, Any], message: str, flag: str) -> None:
+    """Python callers see parameter names; the CLI prints the same error as its flags."""
+    options = {"grid": ["l2=0,1"], "search": "grid", "n_iter": 5, "folds": 3, "seeds": 1, "eta": 3, "seed": 0,
+               **kwargs}
+    with pytest.raises(ParameterError) as info:
+        make_plan(ExperimentConfig, ExperimentConfig().to_dict(), **options)
+    assert (str(info.value), info.value.as_flag()) == (message, flag)
 
 
 def test_random_search_samples_without_repeats() -> None:
@@ -133,9 +150,9 @@ def test_grid_search_finds_the_known_best_and_writes_everything(tmp_path: Path) 
     base, plan = _plan()
     task = FakeTask()
     result = run_cv(_spec(task), plan, base, runs_dir=tmp_path)
-    assert result["best"]["params"] == {"regularization.l2": 1e-3, "regularization.dropout": 0.3}
+    assert result.best.params == {"regularization.l2": 1e-3, "regularization.dropout": 0.3}
     assert task.calls == 9 * 3
-    run = Path(result["run_dir"])
+    run = result.run_dir
     rows = (run / "cv_results.csv").read_text().splitlines()
     assert len(rows) == 1 + 27
     summary = (run / "summary.csv").read_text().splitlines()
@@ -155,7 +172,7 @@ def test_interrupted_search_resumes_without_redoing_trials(tmp_path: Path) -> No
     task = FakeTask()
     result = run_cv(_spec(task), plan, base, runs_dir=tmp_path, resume=run_dir)
     assert task.calls == 27 - 10
-    assert result["best"]["params"]["regularization.dropout"] == 0.3
+    assert result.best.params["regularization.dropout"] == 0.3
     with pytest.raises(RunDirError, match="already finished"):
         run_cv(_spec(FakeTask()), plan, base, runs_dir=tmp_path, resume=run_dir)
 
@@ -166,8 +183,12 @@ def test_resume_with_another_space_is_refused(tmp_path: Path) -> None:
         run_cv(_spec(FakeTask(fail_after=2)), plan, base, runs_dir=tmp_path)
     run_dir = next((tmp_path / "fake").iterdir())
     _, other = _plan(search="random")
-    with pytest.raises(RunDirError, match="different search space"):
+    with pytest.raises(RunDirError, match="different search space") as info:
         run_cv(_spec(FakeTask()), other, base, runs_dir=tmp_path, resume=run_dir)
+    assert isinstance(info.value, ParameterError) and str(info.value).endswith(
+        "resume it with the same grid, search, folds, seeds and flags")
+    assert info.value.as_flag() == (f"{run_dir} was made with a different search space or settings; "
+                                    "resume it with the same --grid, --search, --folds, --seeds and flags")
     with pytest.raises(RunDirError, match="not a regapps run directory"):
         run_cv(_spec(FakeTask()), plan, base, runs_dir=tmp_path, resume=tmp_path)
 
@@ -183,7 +204,7 @@ def test_resume_alone_continues_with_the_saved_search(tmp_path: Path) -> None:
     assert saved_plan.candidates == plan.candidates and saved_plan.rung_epochs() == plan.rung_epochs()
     task = FakeTask()
     result = run_cv(_spec(task), saved_plan, saved_base, runs_dir=tmp_path, resume=run_dir)
-    assert result["run_dir"] == str(run_dir) and task.calls == plan.total_trials() - 5
+    assert result.run_dir == run_dir and task.calls == plan.total_trials() - 5
     with pytest.raises(RunDirError, match="already finished"):
         saved_search(run_dir, ExperimentConfig)
     with pytest.raises(RunDirError, match="not a regapps run"):
@@ -196,13 +217,13 @@ def test_halving_spends_less_and_keeps_the_winner(tmp_path: Path) -> None:
     result = run_cv(_spec(task), plan, base, runs_dir=tmp_path)
     assert plan.rung_sizes() == [9, 3, 2] and plan.rung_epochs() == [1, 3, 9]
     assert task.calls == (9 + 3 + 2) * 3  # the fake task refits from scratch at every rung
-    assert result["best"]["params"] == {"regularization.l2": 1e-3, "regularization.dropout": 0.3}
+    assert result.best.params == {"regularization.l2": 1e-3, "regularization.dropout": 0.3}
 
 
 def test_seed_noise_is_reported(tmp_path: Path) -> None:
     base, plan = _plan(seeds=3)
     result = run_cv(_spec(FakeTask(noise=0.5)), plan, base, runs_dir=tmp_path)
-    assert "within seed noise" in result["seed_note"]
+    assert "within seed noise" in result.seed_note
     base, plan = _plan(seeds=2)
     quiet = run_cv(_spec(FakeTask(noise=0.0)), plan, base, runs_dir=tmp_path)
-    assert "exceeds the seed noise" in quiet["seed_note"]
+    assert "exceeds the seed noise" in quiet.seed_note

@@ -88,7 +88,7 @@ def test_halving_survivor_scores_as_in_the_grid_and_builds_each_model_once(digit
         plan = make_plan(ImageConfig, base, grid=["learning_rate=1e-3,3e-3,3e-2,0.3"], search=search,
                          n_iter=1, folds=2, seeds=1, eta=3, seed=0)
         starts.clear()
-        runs[search] = (run_cv(spec, plan, base, runs_dir=tmp_path, name=search), len(starts))
+        runs[search] = (run_cv(spec, plan, base, runs_dir=tmp_path, name=search).to_dict(), len(starts))
     (grid, grid_starts), (halving, halving_starts) = runs["grid"], runs["halving"]
     assert grid_starts == halving_starts == 4 * 2  # one model per (candidate, fold), whatever the rungs
 
