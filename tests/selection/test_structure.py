@@ -36,7 +36,8 @@ def _graph() -> dict[str, set[str]]:
 def test_the_import_graph_sees_relative_absolute_and_local_imports() -> None:
     graph = _graph()
     assert {"protocols", "sequential", "trials"} <= graph["search"]
-    assert "protocols" in graph["executors"] and "space" in graph["runner"]  # runner's is inside make_plan
+    assert "protocols" in graph["executors"] and "space" in graph["runner"]
+    assert "regapps.shared.environment" in _imports("executors")  # imported inside run_trial
     assert "regapps.shared.model_pool" in _imports("adapters")
 
 
