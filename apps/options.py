@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,14 +87,9 @@ def refuse_with_resume(flags: dict[str, Any], config: Path | None, sets: list[st
 
 def setup(verbose: bool) -> None:
     """Logging to stderr and quiet TensorFlow; call first in every command."""
-    from regapps.shared.environment import quiet_tensorflow
+    from regapps.shared.environment import configure_logging
 
-    quiet_tensorflow(verbose)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s" if verbose else "regapps: %(message)s",
-                        force=True)
-    logging.getLogger("regapps").setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.ERROR)
+    configure_logging(verbose)
 
 
 @contextlib.contextmanager

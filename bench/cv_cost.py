@@ -53,22 +53,25 @@ def main() -> None:
     import_tensorflow()
     from regapps.apps.image.config import ImageConfig
     from regapps.apps.image.cv import image_cv_task
+    from regapps.apps.image.task import IMAGE
     from regapps.shared.config import build_config
-    from regapps.shared.selection.runner import CVSpec, make_plan, run_cv
+    from regapps.shared.selection.runner import CVSpec, run_cv
+    from regapps.shared.toolkit import plan_cv
 
     data = load(args.cifar_subset)
-    base = build_config(ImageConfig, flags={"training.epochs": args.epochs, "training.patience": 5}).to_dict()
+    config = build_config(ImageConfig, flags={"training.epochs": args.epochs, "training.patience": 5, "training.seed": 0})
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for search in ("grid", "halving"):
             task, compiled = image_cv_task(data), []
             release = task.release
             task.release = lambda: (compiled.append(len(task.pool)), release())  # type: ignore[method-assign]
+            # the engine itself, with the toolkit's plan and no refit: the search is what is timed
             spec = CVSpec("image", ImageConfig, task, refit=lambda cfg, folder: {}, data_source=data.source)
-            plan = make_plan(ImageConfig, base, grid=GRID, search=search, n_iter=1, folds=args.folds,
-                             seeds=1, eta=3, seed=0)
+            request = plan_cv(IMAGE, config, GRID, search=search, n_iter=1, folds=args.folds, seeds=1, eta=3)
+            plan = request.plan
             start = time.perf_counter()
-            result = run_cv(spec, plan, base, runs_dir=Path(tmp), name=search).to_dict()
+            result = run_cv(spec, plan, request.base, runs_dir=Path(tmp), name=search).to_dict()
             results[search] = {"search": search, "legs": plan.total_trials(), "compiled": compiled[0],
                                "wall_s": time.perf_counter() - start, **_cost(result), **_best(result)}
     grid, halving = results["grid"], results["halving"]

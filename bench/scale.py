@@ -24,17 +24,16 @@ from common import print_table  # noqa: E402
 
 def search(executor: Any, candidates: int, epochs: int, folder: Path) -> dict[str, Any]:
     from regapps.apps.image.config import ImageConfig
-    from regapps.apps.image.cv import image_cv_task
-    from regapps.apps.image.data import load_image_data
-    from regapps.apps.options import plan_cv, training_flags
+    from regapps.apps.image.task import IMAGE
     from regapps.shared.selection.search import run_search
     from regapps.shared.selection.trials import TrialStore
+    from regapps.shared.toolkit import plan_cv
 
     rates = ",".join(f"{1e-4 * 3 ** i:.4g}" for i in range(candidates))
-    flags = {**training_flags(epochs=epochs, seed=1), "data.dataset": "digits"}
-    base, plan = plan_cv(ImageConfig, None, flags, None, grid=[f"learning_rate={rates}"],
-                         search="grid", n_iter=10, folds=2, seeds=1, eta=3)
-    task = image_cv_task(load_image_data("digits", None))
+    config = ImageConfig.model_validate({"data": {"dataset": "digits"}, "training": {"epochs": epochs, "seed": 1}})
+    request = plan_cv(IMAGE, config, [f"learning_rate={rates}"], search="grid", folds=2, seeds=1)
+    base, plan = request.base, request.plan
+    task = IMAGE.cv_task(config, IMAGE.load_data(config))
     store = TrialStore(folder / "cv_results.csv", list(plan.space))
     start = time.perf_counter()
     run_search(task, ImageConfig, base, plan, store, splits=task.splits(plan.folds, 1), executor=executor)
@@ -51,11 +50,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from regapps.apps.options import setup
+    from regapps.shared.environment import configure_logging
     from regapps.shared.environment import import_tensorflow
     from regapps.shared.selection.executors import DaskExecutor, LocalExecutor, SequentialExecutor
 
-    setup(False)
+    configure_logging(False)
     import_tensorflow()
     rows, reference = [], None
     runs = [("sequential", 1, SequentialExecutor), (f"local --jobs {args.jobs}", args.jobs, lambda: LocalExecutor(args.jobs)),

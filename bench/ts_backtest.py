@@ -50,13 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     if not root:
         sys.stderr.write("set REGAPPS_BENCH_DATA to the folder holding stocks/<TICKER>.csv\n")
         return 2
-    from regapps.apps.options import setup
     from regapps.apps.ts import task
     from regapps.apps.ts.config import TsConfig
     from regapps.shared.config import build_config
-    from regapps.shared.environment import import_tensorflow
+    from regapps.shared.environment import configure_logging, import_tensorflow
 
-    setup(args.verbose)
+    configure_logging(args.verbose)
     if not args.verbose:
         logging.getLogger("regapps").setLevel(logging.WARNING)
     import_tensorflow(args.verbose)

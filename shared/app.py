@@ -152,31 +152,31 @@ class TrainableApp(App[C, D], Protocol):
 class TrainResult:
     """What ``train`` and ``resume`` return: the run directory and its metrics.json."""
 
-    run_dir: str
+    run_dir: Path
     metrics: dict[str, Any]
     notes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": self.run_dir, "metrics": self.metrics, "notes": self.notes}
+        return {"run_dir": str(self.run_dir), "metrics": self.metrics, "notes": self.notes}
 
 
 @dataclass
 class EvaluateResult:
-    run_dir: str
-    output_dir: str
+    run_dir: Path
+    output_dir: Path
     metrics: dict[str, Any]  # {"test": ...}
     source: str
     record: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": self.run_dir, "output_dir": self.output_dir, "metrics": self.metrics,
+        return {"run_dir": str(self.run_dir), "output_dir": str(self.output_dir), "metrics": self.metrics,
                 "source": self.source, **self.record}
 
 
 @dataclass
 class PredictResult:
-    run_dir: str
+    run_dir: Path
     predictions: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": self.run_dir, "predictions": self.predictions}
+        return {"run_dir": str(self.run_dir), "predictions": self.predictions}

@@ -19,6 +19,18 @@ def quiet_tensorflow(verbose: bool = False) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def configure_logging(verbose: bool) -> None:
+    """Logs to stderr (regapps' at INFO, or DEBUG with ``verbose``) and quiet TensorFlow."""
+    import sys
+
+    quiet_tensorflow(verbose)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s" if verbose else "regapps: %(message)s",
+                        force=True)
+    logging.getLogger("regapps").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
 def import_tensorflow(verbose: bool = False, strategy: str = "default") -> None:
     """Import TensorFlow, set up ``strategy`` (a multi-worker one must exist before the first
     op) and run one op. Unless ``verbose``, its C++ libraries' start-up lines (written to fd 2

@@ -85,7 +85,7 @@ def _train_in(app: TrainableApp[Any, Any], run: Run, config: ExperimentConfig, d
     plots.learning_curves(fitted.fit.history, run.file("learning_curves.png"), app.curve_title(config, data))
     app.train_report(config, data, metrics, fitted.matrix_split).write(run.path)
     run.complete()
-    return TrainResult(str(run.path), metrics, data.notes)
+    return TrainResult(run.path, metrics, data.notes)
 
 
 def _log_notes(data: Any) -> None:
@@ -104,7 +104,7 @@ def train_refit(app: TrainableApp[Any, Any], best: ExperimentConfig, data: Any, 
     """cv's refit for a trainable app: its own ``train`` on all training data into the cv run, so
     the winner gets a complete, evaluable run directory of its own."""
     result = train(app, best, folder=folder, name="best", data=data, verbose=0)
-    rel = Path(result.run_dir).relative_to(folder)
+    rel = result.run_dir.relative_to(folder)
     return {**result.to_dict(), "images": [("Learning curves of the best configuration",
                                             str(rel / "learning_curves.png"))]}
 
@@ -142,7 +142,7 @@ def evaluate(app: TrainableApp[Any, Any], run_dir: Path | Trained[Any], **source
         plots.confusion_matrix(matrix, trained.meta["class_names"], out.file("confusion_matrix.png"),
                                labelled.title)
         out.complete()
-    return EvaluateResult(str(run.path), str(out.path), {"test": metrics}, labelled.source, labelled.record)
+    return EvaluateResult(run.path, out.path, {"test": metrics}, labelled.source, labelled.record)
 
 
 def predict(app: TrainableApp[Any, Any], run_dir: Path | Trained[Any], inputs: list[Any],
@@ -151,7 +151,7 @@ def predict(app: TrainableApp[Any, Any], run_dir: Path | Trained[Any], inputs: l
     trained = run_dir if isinstance(run_dir, Trained) else open_trained(app, run_dir)
     batch = app.read_inputs(trained, inputs, **options)
     model = load_trained_model(app, trained)
-    return PredictResult(str(trained.run.path), app.predictions(model, batch, inputs, trained, **options))
+    return PredictResult(trained.run.path, app.predictions(model, batch, inputs, trained, **options))
 
 
 # --- cross-validation -------------------------------------------------------------------------

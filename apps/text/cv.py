@@ -5,7 +5,6 @@ from __future__ import annotations
 from regapps.shared.selection.adapters import StratifiedCVTask
 
 from . import task
-from .config import TextConfig
 from .data import TextData
 
 

@@ -36,7 +36,7 @@ def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, 
     reg = base.get("regularization", {})
     l1, l2 = reg.get("l1") or 1e-4, reg.get("l2") or 1e-3
     dropout = reg.get("dropout") or 0.5
-    table = {
+    table: dict[str, dict[str, Any]] = {
         "none": {}, "l1": {"regularization.l1": l1}, "l2": {"regularization.l2": l2},
         "l1l2": {"regularization.l1": l1, "regularization.l2": l2},
         "dropout": {"regularization.dropout": dropout}, "batchnorm": {"regularization.batchnorm": True},
@@ -73,16 +73,17 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
     run = Run.create(runs_dir, app, "compare", name or f"compare-{kind}")
     with run.guard():
         run.write_json("config.json", {"base": dict(base), "kind": kind, "variants": flags_by_variant})
-        rows, histories = [], {}
+        rows: list[dict[str, Any]] = []
+        histories: dict[str, dict[str, list[Any]]] = {}
         metric = task.metric
         curve = metric  # the per-epoch curve compared: the task's metric if Keras logs it, else loss
         for variant, config in configs.items():
             if config.training.tensorboard:  # one TensorBoard folder per variant
                 config = build_config(cls, base=base, flags={
                     **flags_by_variant[variant], "training.tensorboard_dir": str(run.file("tensorboard") / variant)})
-            result = task.start(config, train_idx, val_idx).advance(config.training.epochs)
+            trial = task.start(config, train_idx, val_idx).advance(config.training.epochs)
             task.release()  # each variant compiles its own model, so wall times compare
-            history = result.history or {}
+            history = trial.history or {}
             histories[variant] = history
             if f"val_{curve}" not in history:
                 curve = "loss"
@@ -92,20 +93,22 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
             rows.append({"variant": variant, "curve": f"val_{curve}",
                          "final": series[-1] if series else math.nan, "best": best,
                          "epochs_to_best": (series.index(best) + 1) if series else None,
-                         "epochs_run": result.epochs_run, "score": result.score,
-                         "seconds": round(result.seconds, 2)})
+                         "epochs_run": trial.epochs_run, "score": trial.score,
+                         "seconds": round(trial.seconds, 2)})
             run.write_csv("comparison.csv", rows)
         plots.overlaid_curves(histories, "loss", run.file("curves_loss.png"), f"{kind}: loss")
         images = [("Loss per epoch (solid: train, dashed: validation)", "curves_loss.png")]
         if metric != "loss" and any(f"val_{metric}" in h for h in histories.values()):
             plots.overlaid_curves(histories, metric, run.file(f"curves_{metric}.png"), f"{kind}: {metric}")
             images.append((f"{metric} per epoch (solid: train, dashed: validation)", f"curves_{metric}.png"))
-        ranked = sorted(rows, key=lambda r: (-r["score"] if task.greater_is_better else r["score"]))
+        sign = -1.0 if task.greater_is_better else 1.0
+        ranked = sorted(rows, key=lambda r: sign * float(r["score"]))
         rep = Report(f"{app} compare: {kind}")
         rep.section("Summary").text(
             f"{len(rows)} variants on {data_source or 'the training data'}, one train/validation split, "
             f"seed {first.seed}, up to {first.epochs} epochs each"
-            + (f", learning rate {configs[names[0]].optimizer.learning_rate:g} for every optimizer" if kind == "optimizers" else "")
+            + (f", learning rate {configs[names[0]].optimizer.learning_rate:g} for every optimizer"
+               if kind == "optimizers" else "")
             + f". 'final' and 'best' read the per-epoch {rows[0]['curve']} curve; 'score' is the "
             f"validation {metric} of the weights kept at the end (the best epoch's when restore_best "
             f"is on). Best by score: {ranked[0]['variant']}.")
@@ -115,7 +118,7 @@ def run_compare(app: str, cls: type[ExperimentConfig], task: CVTask, base: Mappi
         for title, file in images:
             rep.image(file, title)
         rep.write(run.path)
-        result = CompareResult(run.path, metric, rows, ranked[0]["variant"])
+        result = CompareResult(run.path, metric, rows, str(ranked[0]["variant"]))
         run.write_json("metrics.json", result.to_dict())
         run.complete()
     return result

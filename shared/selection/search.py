@@ -119,7 +119,7 @@ def _run_rungs(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any
     def record(key: TrialKey, budget: int, result: TrialResult, seconds: float) -> None:
         nonlocal finished
         cand, rung, fold, seed = key
-        row = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
+        row: dict[str, Any] = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
                "score": float(result.score), "epochs_run": result.epochs_run,
                "best_epoch": result.best_epoch, "seconds": round(seconds, 3)}
         row.update({param_column(k): encode_param(v) for k, v in plan.candidates[cand].items()})

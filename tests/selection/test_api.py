@@ -43,7 +43,7 @@ result = task.cv(TextConfig.model_validate(tree), {{"learning_rate": [0.01, 0.03
                  runs_dir=Path({str(tmp_path / "py")!r}))
 assert "typer" not in sys.modules
 print(json.dumps({{"type": type(result).__name__, "best": result.best.params, "score": result.best.score,
-                  "metric": result.best.metric, "run_dir": result.run_dir, "dict": result.to_dict()}}))
+                  "metric": result.best.metric, "run_dir": str(result.run_dir), "dict": result.to_dict()}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
