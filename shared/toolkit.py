@@ -42,8 +42,8 @@ def train(app: TrainableApp[Any, Any], config: ExperimentConfig, *, runs_dir: Pa
     distribute.check(config.training)
     app.check(config, None)  # before any data loads
     data = data if data is not None else app.load_data(config)
-    _log_notes(data)
     app.check(config, data)  # before a run directory exists
+    _log_notes(data)
     run = Run.create(runs_dir, app.name, "train", name or app.run_name(config, data), folder=folder)
     with run.guard():
         run.write_json("config.json", {**config.to_dict(), "meta": _meta(app, config, data)})

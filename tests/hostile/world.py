@@ -208,6 +208,9 @@ def _write_inputs(folder: Path) -> None:
     w("garbage.tar.gz", bytes(range(256)) * 8)
     w("table.csv", b"text,label\ngood film,1\n")
     w("picture.png", PNG)
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "photo.png")  # readable: the model is what fails
     w("empty.png", b"")
     w("latin1.csv", "text,label\ncaf\xe9 tr\xe8s bon,1\n".encode("latin-1"))
     python = cifar_files("python")

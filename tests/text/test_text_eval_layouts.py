@@ -68,11 +68,12 @@ LAYOUTS: dict[str, Callable[[Path], Path]] = {
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_every_labelled_layout_is_scored_on_its_reviews(trained_run: Path, tmp_path: Path, layout: str) -> None:
     from regapps.apps.text.formats import clean_text
-    from regapps.apps.text.task import open_trained, predict_probs
+    from regapps.apps.text.task import TEXT, predict_probs
+    from regapps.shared.toolkit import load_trained_model, open_trained
 
     out = main_json("text", "evaluate", str(trained_run), "--data-dir", str(LAYOUTS[layout](tmp_path)), "--json")
     metrics = out["metrics"]["test"]
-    _, _, model = open_trained(trained_run)
+    model = load_trained_model(TEXT, open_trained(TEXT, trained_run))
     probs = predict_probs(model, [clean_text(t) for t, _ in PAIRS])
     y = np.array([label for _, label in PAIRS])
     assert metrics["n"] == len(PAIRS)

@@ -111,14 +111,15 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     from regapps.apps.text import task
     from regapps.apps.text.config import TextConfig
     from regapps.apps.text.formats import clean_text
+    from regapps.shared import modelio
 
     pairs = make_large_corpus(25_000, seed=3)
     train_pairs, test_pairs = pairs[:20_000], pairs[20_000:]
     data = write_acl_pairs(tmp_path / "aclImdb", {"train": train_pairs, "test": test_pairs})
     test_only = write_acl_pairs(tmp_path / "held-out", {"test": test_pairs})
     saved: list[Any] = []
-    real_save = task.save_model
-    monkeypatch.setattr(task, "save_model", lambda model, path: (saved.append(model), real_save(model, path))[1])
+    real_save = modelio.save_model  # the toolkit writes model.keras through it
+    monkeypatch.setattr(modelio, "save_model", lambda model, path: (saved.append(model), real_save(model, path))[1])
     cfg = TextConfig.model_validate({"data": {"data_dir": str(data)}, "training": {"epochs": 1},
                                      "model": {"max_tokens": 200_000, "sequence_length": 300}})
     result = task.train(cfg, runs_dir=tmp_path / "runs", verbose=0)
