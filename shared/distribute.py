@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ def parse_tf_config(raw: str | None) -> dict[str, Any]:
     """The ``TF_CONFIG`` of a multi-worker run: a cluster with at least one worker address and
     this process's task (type ``worker`` or ``chief``, an index within that list)."""
     if not raw:
-        raise ConfigError("--strategy multiworker reads the cluster from TF_CONFIG, which is not set "
-                          '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                          '"task": {"type": "worker", "index": 0}})')
+        raise ParameterError("strategy", "{param} multiworker reads the cluster from TF_CONFIG, which is not "
+                             "set (e.g. {example})", example='{"cluster": {"worker": ["host1:12345", '
+                             '"host2:12345"]}, "task": {"type": "worker", "index": 0}}')
     try:
         tree = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -71,8 +71,8 @@ def check(training: Any) -> None:
         import tensorflow as tf
 
         if not tf.config.list_physical_devices("GPU"):
-            raise ConfigError("--precision mixed_float16 needs a GPU and none is visible; on CPUs "
-                              "use mixed_bfloat16 (native with AVX512-BF16 or AMX) or float32")
+            raise ParameterError("precision", "{param} mixed_float16 needs a GPU and none is visible; on CPUs "
+                                 "use mixed_bfloat16 (native with AVX512-BF16 or AMX) or float32")
 
 
 def prepare(strategy: str) -> None:
@@ -99,9 +99,9 @@ def get_strategy(name: str) -> Any:
         try:
             strategy = _keras_multi_worker_strategy()()
         except RuntimeError as exc:  # "Collective ops must be configured at program startup"
-            raise ConfigError("--strategy multiworker must be set up before TensorFlow runs anything "
-                              "in the process: start it with the regapps command, or call "
-                              "regapps.shared.distribute.prepare('multiworker') first") from exc
+            raise ParameterError("strategy", "{param} multiworker must be set up before TensorFlow runs "
+                                 "anything in the process: start it with the regapps command, or call "
+                                 "regapps.shared.distribute.prepare('multiworker') first") from exc
         log.info("multi-worker strategy: %d replica(s) in sync", strategy.num_replicas_in_sync)
         return strategy
     raise ConfigError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")

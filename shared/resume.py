@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from . import distribute
 from .config import ExperimentConfig
-from .errors import DataError, RunDirError
+from .errors import DataError, RunDirError, RunParameterError
 from .runs import Run
 from .training import check_checkpoint
 
@@ -37,7 +37,8 @@ def saved_config(run_dir: Path, *, app: str, config_cls: type[C]) -> C:
 def _unfinished_train_run(run_dir: Path, app: str, config_cls: type[C]) -> tuple[Run, C, dict[str, Any]]:
     run = Run.open(run_dir, app=app, require=None)
     if run.command != "train":
-        raise RunDirError(f"{run_dir} is a {run.command} run; --resume continues train runs")
+        raise RunParameterError("resume", "{run_dir} is a {command} run; {param} continues train runs",
+                                run_dir=run_dir, command=run.command)
     if run.status().get("status") == "completed":
         raise RunDirError(f"{run_dir} is already finished; nothing to resume")
     saved = run.read_json("config.json")
