@@ -52,6 +52,10 @@ class ParameterError(ConfigError):
         return (_rebuild, (type(self), self.param, self.template, self.values))
 
 
+class DataParameterError(ParameterError, DataError):
+    """Data that a named parameter points at is missing or unsuitable (``csv``: a file)."""
+
+
 class RunParameterError(ParameterError, RunDirError):
     """A run directory that does not fit the parameters given (resumed with other settings)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.environment import cache_dir
-from regapps.shared.errors import DataError
+from regapps.shared.errors import DataError, DataParameterError
 from regapps.shared.files import folder_entries
 
 from .formats import (
@@ -88,9 +88,10 @@ def load_local(path: Path, *, size: tuple[int, int] | None = None, channels: int
                 else read_cifar_archive(candidate, need=need))
     if class_folders(path):
         return read_image_folders(path, size=size, channels=channels, need=need)
-    raise DataError(f"--data-dir {path} holds neither a CIFAR-10 archive nor class folders "
-                    "(expected cifar-10-batches-bin/, cifar-10-batches-py/, cifar-10-binary.tar.gz, "
-                    "cifar-10-python.tar.gz, train/<class>/*.png, test/<class>/*.png or <class>/*.png)")
+    raise DataParameterError("data_dir", "{param} {path} holds neither a CIFAR-10 archive nor class folders "
+                             "(expected cifar-10-batches-bin/, cifar-10-batches-py/, cifar-10-binary.tar.gz, "
+                             "cifar-10-python.tar.gz, train/<class>/*.png, test/<class>/*.png or <class>/*.png)",
+                             path=path)
 
 
 @dataclass
@@ -112,7 +113,8 @@ def load_test_set(dataset: str, data_dir: str | None, *, size: tuple[int, int] |
     if data_dir:
         local = load_local(Path(data_dir), size=size, channels=channels, need="test")
         if local.test is None:
-            raise DataError(f"the run's data ({local.source}) has no test split; pass --data-dir")
+            raise DataParameterError("data_dir", "the run's data ({source}) has no test split; pass {param}",
+                                     source=local.source)
         return LabelledSet(local.test.x, local.test.y, local.class_names, local.source)
     if dataset == "digits":
         data = load_digits()

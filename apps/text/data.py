@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from regapps.shared.environment import cache_dir
-from regapps.shared.errors import DataError
+from regapps.shared.errors import DataError, DataParameterError
 from regapps.shared.files import folder_entries
 from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file
 
@@ -80,7 +80,7 @@ def load_text_data(dataset: str, data_dir: str | None = None, csv: str | None = 
                    cache: Path | None = None) -> TextData:
     """Dispatch on the data options: ``csv`` > ``data_dir`` > ``dataset``."""
     if csv and data_dir:
-        raise DataError("give either --data-dir or --csv, not both")
+        raise DataParameterError("data_dir", "give either {param} or {csv}, not both")
     if csv:
         return from_local(read_csv(Path(csv), text_col, label_col), require_train=True)
     if data_dir:
@@ -123,8 +123,9 @@ def load_local(path: Path) -> LocalText:
         return read_acl_folder(root)
     for archive in iter_archives(path):
         return read_acl_tarball(archive)
-    raise DataError(f"--data-dir {path} holds neither an aclImdb folder nor its archive "
-                    "(expected {train,test}/{pos,neg}/*.txt, pos/ and neg/, aclImdb/ or aclImdb_v1.tar.gz)")
+    raise DataParameterError("data_dir", "{param} {path} holds neither an aclImdb folder nor its archive "
+                             "(expected {layouts})", path=path,
+                             layouts="{train,test}/{pos,neg}/*.txt, pos/ and neg/, aclImdb/ or aclImdb_v1.tar.gz")
 
 
 def load_eval_set(data_dir: str | None, csv: str | None, text_col: str,
@@ -132,7 +133,7 @@ def load_eval_set(data_dir: str | None, csv: str | None, text_col: str,
     """A labelled set to score a model on: the test split of a folder/tarball (else its train
     split), or a whole CSV."""
     if csv and data_dir:
-        raise DataError("give either --data-dir or --csv, not both")
+        raise DataParameterError("data_dir", "give either {param} or {csv}, not both")
     local = read_csv(Path(csv), text_col, label_col) if csv else load_local(Path(data_dir or "."))
     split = local.test or local.train
     assert split is not None
@@ -235,9 +236,10 @@ def read_text_file(path: Path) -> list[str]:
     """One text per non-blank line (``predict --file``). Lines end at ``\n`` (or ``\r\n``)
     only: U+0085, U+2028 and the other separators ``str.splitlines`` breaks at stay inside a text."""
     if not path.is_file():
-        raise DataError(f"--file {path} does not exist" if not path.exists() else f"--file {path} is not a file")
+        raise DataParameterError("file", "{param} {path} does not exist" if not path.exists()
+                                 else "{param} {path} is not a file", path=path)
     lines = [line.rstrip("\r") for line in decode(path.read_bytes(), str(path)).split("\n")]
     lines = [line for line in lines if line.strip()]
     if not lines:
-        raise DataError(f"--file {path} holds no text (one text per line expected)")
+        raise DataParameterError("file", "{param} {path} holds no text (one text per line expected)", path=path)
     return lines

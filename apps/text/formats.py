@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from regapps.shared.errors import DataError
+from regapps.shared.errors import DataError, DataParameterError
 from regapps.shared.files import archive_problem
 
 CLASS_NAMES = ["negative", "positive"]
@@ -163,10 +163,11 @@ def read_csv(path: Path, text_col: str, label_col: str) -> LocalText:
     import pandas as pd
 
     if not path.is_file():
-        raise DataError(f"--csv {path} does not exist" if not path.exists() else f"--csv {path} is not a file")
+        raise DataParameterError("csv", "{param} {path} does not exist" if not path.exists()
+                                 else "{param} {path} is not a file", path=path)
     raw = path.read_bytes()
     if not raw.strip():
-        raise DataError(f"--csv {path} is empty")
+        raise DataParameterError("csv", "{param} {path} is empty", path=path)
     text = decode(raw, str(path))
     try:
         import io
@@ -174,13 +175,14 @@ def read_csv(path: Path, text_col: str, label_col: str) -> LocalText:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"--csv {path} is not a readable CSV: {first}") from exc
+        raise DataParameterError("csv", "{param} {path} is not a readable CSV: {first}", path=path, first=first) from exc
     missing = [c for c in (text_col, label_col) if c not in frame.columns]
     if missing:
-        raise DataError(f"--csv {path} has no column {missing[0]!r} (columns: "
-                        f"{', '.join(map(str, frame.columns[:10]))}); use --text-col/--label-col")
+        raise DataParameterError("csv", "{param} {path} has no column {column} (columns: {columns}); use "
+                                 "{text_col}/{label_col}", path=path, column=repr(missing[0]),
+                                 columns=", ".join(map(str, frame.columns[:10])))
     if frame.empty:
-        raise DataError(f"--csv {path} has a header but no rows")
+        raise DataParameterError("csv", "{param} {path} has a header but no rows", path=path)
     pairs: list[tuple[str, int]] = []
     dropped = 0
     for i, (body, label) in enumerate(zip(frame[text_col], frame[label_col], strict=True), start=2):
@@ -191,7 +193,8 @@ def read_csv(path: Path, text_col: str, label_col: str) -> LocalText:
         pairs.append((cleaned, parse_label(label, i, path)))
     split = _split(pairs)
     if split is None:
-        raise DataError(f"--csv {path}: every row has an empty {text_col!r}")
+        raise DataParameterError("csv", "{param} {path}: every row has an empty {column}", path=path,
+                                 column=repr(text_col))
     notes = [f"{path} is one labelled set: no test split was given, so only validation "
              "metrics are reported"]
     if dropped:

@@ -11,7 +11,7 @@ import numpy as np
 from regapps.shared import toolkit
 from regapps.shared.app import EvaluateResult, Fitted, Labelled, PredictResult, Trained, TrainResult
 from regapps.shared.checks import check_monitor, logged_names
-from regapps.shared.errors import DataError, RunDirError
+from regapps.shared.errors import DataError, DataParameterError, RunDirError
 from regapps.shared.metrics import binary_metrics
 from regapps.shared.model_pool import ModelPool
 from regapps.shared.report import Report, metrics_rows
@@ -113,7 +113,8 @@ class TextApp:
         else:
             data = load_config_data(trained.config)
             if data.x_test is None or data.y_test is None:
-                raise DataError(f"the run's data ({data.source}) has no test split; pass --data-dir or --csv")
+                raise DataParameterError("data_dir", "the run's data ({source}) has no test split; pass {param} or "
+                                         "{csv}", source=data.source)
             texts, y, source = data.x_test, data.y_test, data.source
         name = Path(source.split(" ")[0]).name
         return Labelled(texts, y, source, name=name or "test", title=f"confusion matrix: {name}")
@@ -130,7 +131,7 @@ class TextApp:
         if file is not None:
             texts += read_text_file(file)
         if not texts:
-            raise DataError("give at least one text, or --file PATH with one text per line")
+            raise DataParameterError("file", "give at least one text, or {param} PATH with one text per line")
         return texts
 
     def predictions(self, model: Any, batch: list[str], inputs: list[Any], trained: Trained[TextConfig],

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from regapps.shared.environment import cache_dir
-from regapps.shared.errors import DataError
+from regapps.shared.errors import DataError, DataParameterError
 from regapps.shared.pkgdata import PackagedFile, fetch_packaged_file
 
 from .config import TsDataConfig
@@ -81,7 +81,7 @@ def load_series(cfg: TsDataConfig, *, cache: Path | None = None) -> TsData:
     root = Path(cache or cache_dir())
     if cfg.csv is not None or cfg.source == "csv":
         if not cfg.csv:
-            raise DataError("--source csv needs --csv PATH")
+            raise DataParameterError("source", "{param} csv needs {csv} PATH")
         data = read_csv_series(Path(cfg.csv), date_col=cfg.date_col, target_col=cfg.target_col)
     elif cfg.source == "sample":
         data = load_sample(cfg.ticker, root, target_col=cfg.target_col)

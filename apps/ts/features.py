@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from regapps.shared.errors import DataError
+from regapps.shared.errors import DataParameterError
 
 from .data import TsData
 
@@ -44,7 +44,8 @@ class Prepared:
 def choose_transform(values: np.ndarray, requested: str, where: str) -> str:
     positive = bool(np.all(values > 0))
     if requested == "log" and not positive:
-        raise DataError(f"{where} has values <= 0, so log returns are undefined; use --transform diff")
+        raise DataParameterError("transform", "{where} has values <= 0, so log returns are undefined; use "
+                                 "{param} diff", where=where)
     if requested == "auto":
         return "log" if positive else "diff"
     return requested
