@@ -100,16 +100,20 @@ def child_train(app: str, probe_file: str, argv: list[str]) -> dict[str, Any]:
     import importlib
 
     from regapps.apps.cli import main
+    from regapps.shared import modelio
 
     task = importlib.import_module(f"regapps.apps.{app}.task")
     saved: list[Any] = []
-    real_save = task.save_model
+    real_save = modelio.save_model
 
     def capture(model: Any, path: Path) -> Path:
         saved.append(model)
         return real_save(model, path)
 
-    task.save_model = capture
+    # image and text save through the toolkit (modelio at call time); ts binds its own name
+    for owner in (modelio, task):
+        if hasattr(owner, "save_model"):
+            owner.save_model = capture
     start = time.perf_counter()
     try:
         main(argv)
