@@ -62,7 +62,8 @@ CV_SEARCH = (Flag("grid", o.Grid), Flag("search", o.Search, default="grid"),
              Flag("seeds", o.Seeds, default=1), Flag("eta", o.Eta, default=3), Flag("resume", o.Resume),
              Flag("executor", o.Executor, default="sequential"), Flag("jobs", o.Jobs),
              Flag("scheduler", o.Scheduler))
-COMPARE = (Flag("optimizers", o.CompareOptimizers), Flag("regularizers", o.CompareRegularizers))
+COMPARE = (Flag("optimizers", o.CompareOptimizers), Flag("regularizers", o.CompareRegularizers),
+           Flag("ablate", o.CompareAblate))
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def add_compare(typer_app: typer.Typer, app: AppCommands, doc: str) -> None:
 
         v = _values(app, values)
         obj = app.app()
-        kind, names = o.compare_choice(v["optimizers"], v["regularizers"])
+        kind, names = o.compare_choice(v["optimizers"], v["regularizers"], v["ablate"])
         tree = o.base_tree(obj.config_cls, v["config"], config_flags(flags, v), v["set_"] or [])
         request = toolkit.plan_compare(obj, tree, kind, names)  # type: ignore[arg-type]
 

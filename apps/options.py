@@ -249,14 +249,21 @@ def cv_human(app: str) -> Callable[[dict[str, Any]], str]:
 
 CompareOptimizers = Annotated[str | None, typer.Option("--optimizers", help="Comma list: sgd,momentum,nesterov,adagrad,rmsprop,adam,adamw.", rich_help_panel="Compare")]
 CompareRegularizers = Annotated[str | None, typer.Option("--regularizers", help="Comma list: none,l1,l2,l1l2,dropout,batchnorm,early_stopping.", rich_help_panel="Compare")]
+CompareAblate = Annotated[str | None, typer.Option("--ablate", help="One setting's values, the rest as configured: --ablate model.nb_weighting=true,false (keys as --set or --grid take).", rich_help_panel="Compare")]
 
 
-def compare_choice(optimizers: str | None, regularizers: str | None) -> tuple[str, list[str]]:
+def compare_choice(optimizers: str | None, regularizers: str | None,
+                   ablate: str | None = None) -> tuple[str, list[str]]:
     from regapps.shared.errors import ConfigError
+    from regapps.shared.selection.compare import ablation_names
 
-    if (optimizers is None) == (regularizers is None):
-        raise ConfigError("give exactly one of --optimizers or --regularizers")
-    kind, raw = ("optimizers", optimizers) if optimizers is not None else ("regularizers", regularizers)
+    given = [(k, v) for k, v in (("optimizers", optimizers), ("regularizers", regularizers),
+                                 ("settings", ablate)) if v is not None]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --optimizers, --regularizers or --ablate")
+    kind, raw = given[0]
+    if kind == "settings":
+        return kind, ablation_names(raw)
     return kind, [n.strip() for n in (raw or "").split(",") if n.strip()]
 
 

@@ -114,3 +114,60 @@ class MaskedAveragePooling1D(keras.layers.GlobalAveragePooling1D):
         total = ops.sum(ops.where(weights > 0, inputs, 0), axis=1, keepdims=self.keepdims)
         count = ops.sum(weights, axis=1, keepdims=self.keepdims)
         return total / ops.maximum(count, 1)
+
+
+@keras.saving.register_keras_serializable(package="regapps")
+class NaiveBayesBag(keras.layers.Layer):
+    """A linear score over a text's *set* of n-grams, each scaled by its naive-Bayes log-count
+    ratio (NBSVM-style features; Wang & Manning 2012): ``sum_i r_i * w_i`` over the distinct
+    n-gram ids of the text, padding (0) and out-of-vocabulary (1) ids left out.
+
+    ``ratios`` (non-trainable) are set from the training part with :meth:`set_ratios` (a ratio
+    of 0 leaves its n-gram out); the weights ``w`` start at one, so the untrained layer scores like the naive-Bayes classifier and
+    training moves it toward logistic regression on the scaled features. With ``weighting=False``
+    every ratio is one: a plain binary bag of n-grams (the ablation). Dropout on the input n-grams
+    at ``rate`` (a variable, as in :class:`TunableDropout`), scaled by ``1 / (1 - rate)``."""
+
+    def __init__(self, vocab_size: int, rate: float = 0.0, weighting: bool = True,
+                 seed: int | None = None, regularizer: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.vocab_size, self.weighting = int(vocab_size), bool(weighting)
+        self.regularizer = keras.regularizers.get(regularizer)
+        self.rate = self.add_weight(shape=(), initializer=keras.initializers.Constant(float(rate)),
+                                    trainable=False, autocast=False, name="rate", dtype="float32")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape: Any) -> None:
+        self.ratios = self.add_weight(shape=(self.vocab_size,), initializer="ones", trainable=False,
+                                      name="ratios", dtype="float32")
+        self.weights_ = self.add_weight(shape=(self.vocab_size,), initializer="ones", name="weights",
+                                        dtype="float32", regularizer=self.regularizer)
+
+    def set_ratios(self, ratios: Any) -> None:
+        """The ratios (0 leaves an n-gram out); without weighting, 1 for every n-gram kept."""
+        from keras import ops
+
+        ratios = ops.convert_to_tensor(ratios, dtype="float32")
+        self.ratios.assign(ratios if self.weighting else ops.cast(ops.not_equal(ratios, 0), "float32"))
+
+    def call(self, ids: Any, training: Any = None) -> Any:
+        from keras import ops
+
+        ids = ops.sort(ops.cast(ids, "int32"), axis=-1)  # duplicates side by side: count each once
+        first = ops.concatenate([ops.ones_like(ids[:, :1], dtype="bool"),
+                                 ops.not_equal(ids[:, 1:], ids[:, :-1])], axis=1)
+        present = ops.cast(ops.logical_and(first, ops.greater(ids, 1)), "float32")
+        if training:
+            rate = ops.convert_to_tensor(self.rate)
+            keep = keras.random.uniform(ops.shape(ids), dtype="float32", seed=self.seed_generator) >= rate
+            present = ops.where(keep, present / (1.0 - rate), ops.zeros_like(present))
+        terms = present * ops.take(self.ratios, ids) * ops.take(self.weights_, ids)
+        return ops.sum(terms, axis=1, keepdims=True)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return (input_shape[0], 1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size, "weighting": self.weighting,
+                "rate": float(keras.ops.convert_to_numpy(self.rate)),
+                "regularizer": keras.regularizers.serialize(self.regularizer) if self.regularizer else None}

@@ -259,7 +259,7 @@ def cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None =
 
 # --- compare ----------------------------------------------------------------------------------
 
-CompareKind = Literal["optimizers", "regularizers"]
+CompareKind = Literal["optimizers", "regularizers", "settings"]
 
 
 @dataclass
@@ -278,7 +278,15 @@ def plan_compare(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any
 
     base = _config_tree(app, config)
     base.pop("search", None)
-    variants(kind, list(names), base)
+    flags = variants(kind, list(names), base)
+    if kind == "settings":  # a bad value fails before anything loads
+        from .selection.space import validate_space
+
+        values: dict[str, list[Any]] = {}
+        for variant in flags.values():
+            for key, value in variant.items():
+                values.setdefault(key, []).append(value)
+        validate_space(app.config_cls, base, values, label="settings")
     return CompareRequest(base, kind, list(names))
 
 
@@ -295,6 +303,7 @@ def run_compare(app: App[Any, Any], request: CompareRequest, *, runs_dir: Path =
 def compare(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None,
             kind: CompareKind, names: Sequence[str], *, runs_dir: Path = Path("runs"),
             name: str | None = None) -> CompareResult:
-    """Train each optimizer or regularizer (``kind``) on the same split, budget and seed, and
-    write overlaid learning curves and a report."""
+    """Train each optimizer, regularizer or setting value (``kind``; settings names are
+    ``key=value``) on the same split, budget and seed, and write overlaid learning curves and a
+    report."""
     return run_compare(app, plan_compare(app, config, kind, names), runs_dir=runs_dir, name=name)

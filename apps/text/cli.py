@@ -8,7 +8,7 @@ import typer
 from regapps.apps import commands as c
 from regapps.apps import options as o
 
-app = typer.Typer(help="IMDB sentiment: an embedding model with BatchNormalization.",
+app = typer.Typer(help="IMDB sentiment: a naive-Bayes-scaled bag of n-grams with BatchNormalization.",
                   no_args_is_help=True)
 
 DATA, MODEL = "Data", "Model"
@@ -21,7 +21,10 @@ MaxTokens = Annotated[int | None, typer.Option("--max-tokens", help="Vocabulary 
 SequenceLength = Annotated[int | None, typer.Option("--sequence-length", help="Tokens kept per text (n-grams included).", rich_help_panel=MODEL)]
 Ngrams = Annotated[int | None, typer.Option("--ngrams", help="1 = words, 2 = words + bigrams, 3 = + trigrams.", rich_help_panel=MODEL)]
 EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim", help="Embedding size.", rich_help_panel=MODEL)]
-Pooling = Annotated[str | None, typer.Option("--pooling", help="average (bag of n-grams) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
+Pooling = Annotated[str | None, typer.Option("--pooling", help="nb (default: naive-Bayes-scaled bag of n-grams, linear score > BatchNorm), average (mean embedding > Dense > BatchNorm) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
+NbWeighting = Annotated[bool | None, typer.Option("--nb-weighting/--no-nb-weighting", help="nb: scale each n-gram by its naive-Bayes log-count ratio (off: a plain binary bag of n-grams).", rich_help_panel=MODEL, show_default=False)]
+MinCount = Annotated[int | None, typer.Option("--min-count", help="nb: leave out n-grams found in fewer training texts.", rich_help_panel=MODEL)]
+RefitAll = Annotated[bool | None, typer.Option("--refit-all/--no-refit-all", help="After early stopping, train again on all training texts (validation part too) for the best epoch count; that model is saved (default on).", rich_help_panel=MODEL, show_default=False)]
 HiddenUnits = Annotated[int | None, typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` run directory.")]
 
@@ -35,7 +38,9 @@ TEXT = c.AppCommands(
     train=(c.Flag("max_tokens", MaxTokens, "model.max_tokens"),
            c.Flag("sequence_length", SequenceLength, "model.sequence_length"),
            c.Flag("ngrams", Ngrams, "model.ngrams"), c.Flag("embedding_dim", EmbeddingDim, "model.embedding_dim"),
-           c.Flag("pooling", Pooling, "model.pooling"), c.Flag("hidden_units", HiddenUnits, "model.hidden_units")),
+           c.Flag("pooling", Pooling, "model.pooling"), c.Flag("hidden_units", HiddenUnits, "model.hidden_units"),
+           c.Flag("nb_weighting", NbWeighting, "model.nb_weighting"), c.Flag("min_count", MinCount, "model.min_count"),
+           c.Flag("refit_all", RefitAll, "model.refit_all")),
 )
 c.add_train(app, TEXT)
 

@@ -1,5 +1,7 @@
 """Text model builders: a TextVectorization layer (adapted on the training part only) and a
-classifier on token ids, Embedding > pooling > Dropout > Dense > BN > activation > Dropout > sigmoid.
+classifier on token ids. The default (``nb`` pooling) is a naive-Bayes-scaled bag of n-grams with
+a linear score > BatchNormalization > sigmoid; ``average`` and ``conv`` are Embedding > pooling >
+Dropout > Dense > BN > activation > Dropout > sigmoid.
 
 Training runs on token ids (vectorized once, outside the model) so that the classifier can be
 XLA-compiled; the saved model is ``vectorizer > classifier`` and takes raw strings.
@@ -24,8 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import TextModelConfig
 
 # XLA per pooling, chosen by measurement (bench/text_throughput.py, 2 shared CPU cores, steady-
-# state examples/s): about 2-4x faster for the embedding average, about 1.3x for Conv1D + max.
-JIT_BY_POOLING = {"average": True, "conv": True}
+# state examples/s): about 2-4x faster for the embedding average, about 1.3x for Conv1D + max,
+# but 3-7x slower for nb (its per-text sort and gathers; AMD EPYC AVX2, 2,688 ids per text).
+JIT_BY_POOLING = {"nb": False, "average": True, "conv": True}
+SEQUENCE_QUANTILE = 0.99  # sequence_length None: room for every n-gram of 99% of training texts
+NB_SMOOTHING = 1.0  # add-one (Laplace) smoothing, nb_log_ratios' default; the model's is model.nb_smoothing
 
 
 def use_jit(cfg: TextModelConfig) -> bool:
@@ -61,14 +66,28 @@ def _register() -> None:
     keras.saving.register_keras_serializable(package="regapps", name="standardize_text")(standardize_text)
 
 
-def build_vectorizer(cfg: TextModelConfig, vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
+def sequence_length_for(cfg: TextModelConfig, texts: list[str]) -> int:
+    """``cfg.sequence_length``, or when None the n-gram count (1..``ngrams``-grams) of the
+    99th-percentile training text by words, rounded up to a multiple of 8."""
+    import numpy as np
+
+    if cfg.sequence_length is not None:
+        return cfg.sequence_length
+    words = np.array([len(t.split()) for t in texts] or [1], dtype=np.int64)
+    n = int(np.ceil(np.quantile(words, SEQUENCE_QUANTILE)))
+    grams = sum(max(0, n - k + 1) for k in range(1, cfg.ngrams + 1))
+    return max(8, -(-grams // 8) * 8)
+
+
+def build_vectorizer(cfg: TextModelConfig, sequence_length: int,
+                     vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
     """The tokenizer; ``vocabulary`` (including the padding and OOV terms, as
     ``get_vocabulary()`` returns it) fixes it instead of ``adapt``."""
     import keras
 
     _register()
     return keras.layers.TextVectorization(
-        max_tokens=cfg.max_tokens, output_sequence_length=cfg.sequence_length,
+        max_tokens=cfg.max_tokens, output_sequence_length=sequence_length,
         standardize=standardize_text, split="whitespace",
         ngrams=cfg.ngrams if cfg.ngrams > 1 else None, vocabulary=vocabulary, name="vectorizer")
 
@@ -82,11 +101,36 @@ def adapt_vectorizer(vectorizer: Any, texts: list[str], batch_size: int = 1024) 
     return int(vectorizer.vocabulary_size())
 
 
-def build_classifier(cfg: TextModelConfig, vocab_size: int, reg: Any) -> keras.Model:
-    """Token ids (``sequence_length`` int32) -> probability of the positive class."""
+def nb_log_ratios(ids: Any, y: Any, vocab_size: int, alpha: float = NB_SMOOTHING, min_count: int = 1) -> Any:
+    """Each n-gram's naive-Bayes log-count ratio ``log(p / |p|) - log(q / |q|)``, with ``p`` and
+    ``q`` the smoothed counts of positive and negative training texts holding it (each text
+    counted once); 0 for the padding and OOV ids and for n-grams in fewer than ``min_count``
+    training texts (left out of the score)."""
+    import numpy as np
+
+    ids = np.sort(ids, axis=1)
+    first = np.ones(ids.shape, dtype=bool)
+    first[:, 1:] = ids[:, 1:] != ids[:, :-1]
+    first &= ids > 1  # padding and OOV are not n-grams: left out of the counts and their totals
+    counts = []
+    for label in (1, 0):
+        rows = np.asarray(y) == label
+        counts.append(np.bincount(ids[rows][first[rows]], minlength=vocab_size).astype(np.float64) + alpha)
+    pos, neg = (c[2:] for c in counts)
+    ratios = np.zeros(vocab_size, dtype=np.float64)
+    ratios[2:] = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+    ratios[2:][pos + neg - 2 * alpha < min_count] = 0.0
+    return ratios.astype(np.float32)
+
+
+def build_classifier(cfg: TextModelConfig, vocab_size: int, reg: Any, sequence_length: int) -> keras.Model:
+    """Token ids (``sequence_length`` int32) -> probability of the positive class. An ``nb``
+    model's ratios are ones until :func:`set_nb_ratios` sets them from the training part."""
     import keras
 
-    ids = keras.Input(shape=(cfg.sequence_length,), dtype="int32", name="token_ids")
+    ids = keras.Input(shape=(sequence_length,), dtype="int32", name="token_ids")
+    if cfg.pooling == "nb":
+        return _nb_classifier(cfg, ids, vocab_size, reg)
     average = cfg.pooling == "average"
     x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, mask_zero=average,
                                name="embedding")(ids)
@@ -105,6 +149,29 @@ def build_classifier(cfg: TextModelConfig, vocab_size: int, reg: Any) -> keras.M
     return keras.Model(ids, outputs, name=f"text_{cfg.pooling}")
 
 
+def _nb_classifier(cfg: TextModelConfig, ids: Any, vocab_size: int, reg: Any) -> keras.Model:
+    """NB-scaled bag of n-grams > linear score > BatchNormalization? > sigmoid. The score is
+    one number, so the block is that of every app (BN, then the penalized output layer); the
+    regularization's dropout drops input n-grams."""
+    import keras
+    from regapps.shared.blocks import BN_MOMENTUM, penalty
+    from regapps.shared.layers import FusedBatchNormalization, NaiveBayesBag
+
+    bag = NaiveBayesBag(vocab_size, rate=reg.dropout, weighting=cfg.nb_weighting, name="nb_bag",
+                        regularizer=penalty(reg))
+    x = bag(ids)
+    if reg.batchnorm:
+        x = FusedBatchNormalization(momentum=BN_MOMENTUM, name="score_bn")(x)
+    outputs = output_layer(x, 1, reg, activation="sigmoid")
+    return keras.Model(ids, outputs, name="text_nb")
+
+
+def set_nb_ratios(classifier: keras.Model, ratios: Any) -> None:
+    """Give an ``nb`` classifier its naive-Bayes ratios (a no-op for the other poolings)."""
+    if any(layer.name == "nb_bag" for layer in classifier.layers):
+        classifier.get_layer("nb_bag").set_ratios(ratios)
+
+
 def build_inference_model(cfg: TextModelConfig, vectorizer: Any, classifier: keras.Model) -> keras.Model:
     """Raw strings (shape ``(batch, 1)``) -> probability: what ``model.keras`` holds. Made of
     a vectorizer holding the adapted vocabulary in its config (exact for any string), and an
@@ -113,6 +180,7 @@ def build_inference_model(cfg: TextModelConfig, vectorizer: Any, classifier: ker
     import keras
     from regapps.shared.modelio import uncompiled_copy
 
-    fixed = build_vectorizer(cfg, vocabulary=vectorizer.get_vocabulary(include_special_tokens=True))
+    fixed = build_vectorizer(cfg, int(vectorizer.get_config()["output_sequence_length"]),
+                             vocabulary=vectorizer.get_vocabulary(include_special_tokens=True))
     text = keras.Input(shape=(1,), dtype="string", name="text")
     return keras.Model(text, uncompiled_copy(classifier)(fixed(text)), name="text_sentiment")

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 APP = "text"
 PREDICT_BATCH = 512
 TRAIN_METRICS = ["accuracy", "auc"]  # what TextFit compiles (names Keras logs)
+MODEL_NAMES = {"nb": "nb (naive-Bayes-scaled bag of n-grams, linear score)",
+               "average": "average (mean embedding of n-grams)", "conv": "conv (Conv1D + global max)"}
 
 
 def load_config_data(config: TextConfig) -> TextData:
@@ -80,7 +82,8 @@ class TextApp:
                                      data.y_test)
             split = "test"
         return Fitted(result["model"], result["fit"], result["validation"], test, matrix, split,
-                      {"vocabulary_size": result["vocab_size"], "jit_compile": result["jit_compile"]})
+                      {"vocabulary_size": result["vocab_size"], "jit_compile": result["jit_compile"],
+                       "sequence_length": result["sequence_length"], "refit_all": result["refit"]})
 
     def curve_title(self, config: TextConfig, data: TextData) -> str:
         return f"{config.model.pooling} model on {data.source}"
@@ -198,31 +201,46 @@ class TextFit:
     it (and go on later), ``validate()`` to score it on the validation part as it stands. With
     a ``pool`` (cross-validation) it trains on a compiled model shared with other trials."""
 
-    def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str],
-                 y_val: np.ndarray, *, run_dir: Path | None = None, verbose: int = 0,
+    def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str] | None,
+                 y_val: np.ndarray | None, *, run_dir: Path | None = None, verbose: int = 0,
                  resume: bool = False, pool: ModelPool | None = None):
         import keras
         from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
-        from .model import adapt_vectorizer, build_classifier, build_vectorizer, use_jit
+        from .model import (
+            adapt_vectorizer,
+            build_classifier,
+            build_vectorizer,
+            nb_log_ratios,
+            sequence_length_for,
+            set_nb_ratios,
+            use_jit,
+        )
 
         t, m = config.training, config.model
         set_seed(t.seed)
-        self.vectorizer = build_vectorizer(m)
+        self.sequence_length = sequence_length_for(m, x_tr)
+        self.vectorizer = build_vectorizer(m, self.sequence_length)
         self.vocab_size = adapt_vectorizer(self.vectorizer, x_tr)
-        log.info("vocabulary: %d tokens (%s)", self.vocab_size,
-                 "words + bigrams" if m.ngrams == 2 else f"{m.ngrams}-grams")
-        ids_tr, self.ids_val = vectorize(self.vectorizer, x_tr), vectorize(self.vectorizer, x_val)
+        log.info("vocabulary: %d terms (1..%d-grams), %d kept per text", self.vocab_size, m.ngrams,
+                 self.sequence_length)
+        ids_tr = vectorize(self.vectorizer, x_tr)
+        self.ids_val = vectorize(self.vectorizer, x_val) if x_val is not None else None
         self.y_val = y_val
         train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
-        val_ds = make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
+        val_ds = (make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
+                  if self.ids_val is not None and y_val is not None else None)
         self.jit_compile = use_jit(m)
         loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
             reg = Tunable(config.regularization) if pool is not None else config.regularization
-            self.trainer = Trainer(build_classifier(m, self.vocab_size, reg), train_ds, val_ds, config=config,
+            classifier = build_classifier(m, self.vocab_size, reg, self.sequence_length)
+            if m.pooling == "nb":  # from the training part only, like the vocabulary
+                set_nb_ratios(classifier, nb_log_ratios(ids_tr, y_tr, self.vocab_size, alpha=m.nb_smoothing,
+                                                          min_count=m.min_count))
+            self.trainer = Trainer(classifier, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
                                    metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
                                             keras.metrics.AUC(name="auc")],
@@ -234,6 +252,7 @@ class TextFit:
         return self.trainer.model
 
     def validate(self) -> dict[str, Any]:
+        assert self.ids_val is not None and self.y_val is not None
         return score_ids(self.classifier, self.ids_val, self.y_val)[0]
 
 
@@ -241,6 +260,9 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
                    y_val: np.ndarray, *, run_dir: Path | None = None,
                    verbose: int = 0, resume: bool = False) -> dict[str, Any]:
     """Adapt the vectorizer on ``x_tr`` only, fit the classifier, score it on the validation part.
+    With ``model.refit_all`` (and no time budget), train once more on every text (the validation
+    part too), from scratch, for the epochs the first fit found best: the returned model is that
+    one, and the validation figures are the first fit's.
 
     Returns the inference model (strings in) as ``model`` plus its parts."""
     from .model import build_inference_model
@@ -248,11 +270,23 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
     job = TextFit(config, x_tr, y_tr, x_val, y_val, run_dir=run_dir, verbose=verbose, resume=resume)
     job.trainer.train_until(config.training.epochs)
     fit_result = job.trainer.finish()
+    assert job.ids_val is not None
     validation, matrix = score_ids(job.classifier, job.ids_val, y_val)
+    refit: dict[str, Any] | None = None
+    if config.model.refit_all and config.training.time_budget_minutes:
+        log.info("no refit on all training texts: the time budget is for one training")
+    elif config.model.refit_all:
+        epochs = fit_result.best_epoch
+        log.info("refit on all %d training texts for %d epochs (the first fit's best)", len(x_tr) + len(x_val), epochs)
+        final_config = config.with_training(epochs=epochs, early_stopping=False, restore_best=False)
+        job = TextFit(final_config, [*x_tr, *x_val], np.concatenate([y_tr, y_val]), None, None, verbose=verbose)
+        job.trainer.train_until(epochs)
+        refit = {"epochs": epochs, "texts": len(x_tr) + len(x_val), "train_seconds": round(job.trainer.finish().seconds, 2)}
     return {"model": build_inference_model(config.model, job.vectorizer, job.classifier),
             "classifier": job.classifier,
             "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
-            "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile}
+            "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile,
+            "sequence_length": job.sequence_length, "refit": refit}
 
 
 def score_ids(classifier: Any, ids: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
@@ -271,13 +305,18 @@ def predict_probs(model: Any, texts: list[str]) -> np.ndarray:
 def _train_report(config: TextConfig, data: TextData, metrics: Mapping[str, Any], split: str) -> Report:
     tr = metrics["training"]
     m = config.model
-    summary = (f"Model {m.pooling} (vocabulary {tr['vocabulary_size']:,}, {m.ngrams}-grams, "
-               f"{m.sequence_length} tokens, BatchNormalization "
+    summary = (f"Model {MODEL_NAMES[m.pooling]} (vocabulary {tr['vocabulary_size']:,}, 1..{m.ngrams}-grams, "
+               f"{tr['sequence_length']} tokens kept per text, BatchNormalization "
                f"{'on' if config.regularization.batchnorm else 'off'}) on {data.source} "
                f"({len(data.y_train)} training texts, "
                f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test texts'}). "
                f"Trained {tr['epochs_run']} epochs in {tr['train_seconds']} s; best epoch "
                f"{tr['best_epoch']} by {tr['monitor']}{' (early stopping)' if tr['stopped_early'] else ''}.")
+    if tr.get("refit_all"):
+        r = tr["refit_all"]
+        summary += (f" Then trained again from scratch on all {r['texts']} training texts (validation part "
+                    f"included) for those {r['epochs']} epochs ({r['train_seconds']} s): the saved model; "
+                    "the validation figures are the first fit's.")
     splits = {k: v for k, v in metrics.items() if k in ("validation", "test") and v}
     rep = Report(f"text train: {m.pooling} model").section("Summary").text(summary)
     for note in data.notes:

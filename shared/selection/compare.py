@@ -1,4 +1,5 @@
-"""Side-by-side comparison of optimizers or regularizers: the same data split, epoch budget and
+"""Side-by-side comparison of optimizers, regularizers, or the values of one setting (an
+ablation: ``--ablate model.nb_weighting=true,false``): the same data split, epoch budget and
 seed for each variant; overlaid learning curves; final and best validation metric, epochs to
 best and wall time; the same report format as cv."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import plots
-from ..config import ExperimentConfig, build_config
+from ..config import ExperimentConfig, build_config, parse_value
 from ..errors import ConfigError, ParameterError
 from ..optimizers import OPTIMIZERS
 from ..report import Report
@@ -33,6 +34,8 @@ def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, 
         for name in names:
             OPTIMIZERS.check(name)
         return {n: {"optimizer.name": n} for n in names}
+    if kind == "settings":  # an ablation: one setting's values, everything else as configured
+        return {n: dict(settings_variant(n)) for n in names}
     reg = base.get("regularization", {})
     l1, l2 = reg.get("l1") or 1e-4, reg.get("l2") or 1e-3
     dropout = reg.get("dropout") or 0.5
@@ -46,6 +49,26 @@ def variants(kind: str, names: list[str], base: Mapping[str, Any]) -> dict[str, 
     if unknown:
         raise ConfigError(f"unknown regularizer {unknown[0]!r}; valid: {', '.join(REGULARIZER_VARIANTS)}")
     return {n: {**_OFF, **table[n]} for n in names}
+
+
+def settings_variant(name: str) -> list[tuple[str, Any]]:
+    """``"model.nb_weighting=false"`` -> ``[("model.nb_weighting", False)]`` (keys or aliases,
+    as ``--grid`` takes them)."""
+    from .space import canonical_key
+
+    key, sep, raw = name.partition("=")
+    if not sep or not key.strip() or not raw.strip():
+        raise ParameterError("names", "{param}: a settings variant is key=value, got {name!r}", name=name)
+    return [(canonical_key(key.strip()), parse_value(raw.strip()))]
+
+
+def ablation_names(spec: str) -> list[str]:
+    """``--ablate key=v1,v2`` -> the variants ``key=v1`` and ``key=v2``."""
+    key, sep, raw = spec.partition("=")
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if not sep or not key.strip() or not values:
+        raise ParameterError("ablate", "{param} expects key=v1,v2,..., got {spec!r}", spec=spec)
+    return [f"{key.strip()}={v}" for v in values]
 
 
 @dataclass

@@ -3,6 +3,7 @@ bad learning rate ranks last, and compare trains every variant on the same split
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def test_vocabulary_is_adapted_inside_the_fold(reviews: Path) -> None:
     rare = next(i for i, text in enumerate(data.x_train) if "zyzzyva" in text)
     task = text_cv_task(data)
     train_idx, _ = next((tr, va) for tr, va in task.splits(3, 0) if rare in va)
-    fold, full = build_vectorizer(cfg.model), build_vectorizer(cfg.model)
+    fold, full = build_vectorizer(cfg.model, 64), build_vectorizer(cfg.model, 64)
     adapt_vectorizer(fold, [data.x_train[i] for i in train_idx])
     adapt_vectorizer(full, data.x_train)
     assert "zyzzyva" in full.get_vocabulary() and "zyzzyva" not in fold.get_vocabulary()
@@ -60,6 +61,28 @@ def test_text_compare_regularizers(reviews: Path, tmp_path: Path) -> None:
                        "--set", "optimizer.learning_rate=0.01", *SMALL, "--runs-dir", str(tmp_path), "--json")
     assert [r["variant"] for r in result["results"]] == ["none", "batchnorm"]
     assert all(r["score"] > 0.8 for r in result["results"])
+
+
+def test_text_compare_ablates_one_setting(reviews: Path, tmp_path: Path) -> None:
+    """``--ablate key=v1,v2``: one variant per value, everything else as configured; the NB
+    scaling pays on a corpus whose words carry the label."""
+    result = main_json("text", "compare", "--csv", str(reviews), "--ablate", "model.nb_weighting=true,false",
+                       *SMALL, "--runs-dir", str(tmp_path), "--json")
+    assert [r["variant"] for r in result["results"]] == ["model.nb_weighting=true", "model.nb_weighting=false"]
+    config = json.loads((Path(result["run_dir"]) / "config.json").read_text())
+    assert config["kind"] == "settings"
+    assert config["variants"] == {"model.nb_weighting=true": {"model.nb_weighting": True},
+                                  "model.nb_weighting=false": {"model.nb_weighting": False}}
+    assert all(0.5 < r["score"] <= 1 for r in result["results"])
+
+
+def test_text_compare_ablate_bad_input(cli: Any, reviews: Path, tmp_path: Path) -> None:
+    base = ("text", "compare", "--csv", str(reviews), "--runs-dir", str(tmp_path))
+    assert_one_error(cli(*base, "--ablate", "model.min_count"), "--ablate expects key=v1,v2")
+    assert_one_error(cli(*base, "--ablate", "model.min_count=0,2"), "greater than or equal to 1")
+    assert_one_error(cli(*base, "--ablate", "model.min_count=2", "--optimizers", "adam"),
+                     "exactly one of --optimizers, --regularizers or --ablate")
+    assert not any(tmp_path.rglob("status.json"))  # refused before a run directory
 
 
 def test_text_cv_bad_input(cli: Any, reviews: Path, tmp_path: Path) -> None:

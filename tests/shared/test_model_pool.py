@@ -249,9 +249,10 @@ def test_a_pool_arrives_empty_in_another_process() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("pooling", ["average", "conv"])
+@pytest.mark.parametrize("pooling", ["nb", "average", "conv"])
 def test_a_text_trial_on_a_pooled_model_is_the_trial_on_its_own(pooling: str) -> None:
-    """The text classifier (XLA-compiled, a masked embedding or a Conv1D) on a pooled model."""
+    """The text classifier (the NB bag with its ratios; XLA-compiled, a masked embedding or a
+    Conv1D) on a pooled model."""
     from regapps.apps.text.config import TextConfig
     from regapps.apps.text.task import TextFit
     from regapps.shared.config import build_config

@@ -122,9 +122,14 @@ def test_partial_overrides_keep_the_text_defaults(tmp_path: Path) -> None:
     cfg = build_config(TextConfig, flags={"training.seed": 3, "regularization.l2": 1e-4},
                        sets=["model.ngrams=1"])
     assert cfg.training.seed == 3 and cfg.training.epochs == 10 and cfg.training.patience == 2
-    assert cfg.regularization.batchnorm is True and cfg.regularization.dropout == 0.5
-    assert cfg.regularization.l2 == 1e-4 and cfg.optimizer.learning_rate == 5e-4
-    assert cfg.model.ngrams == 1 and cfg.model.max_tokens == 500_000
+    assert cfg.regularization.batchnorm is True and cfg.regularization.dropout == 0.0
+    assert cfg.regularization.l2 == 1e-4 and cfg.optimizer.learning_rate == 2e-2
+    assert cfg.model.pooling == "nb" and cfg.model.ngrams == 1 and cfg.model.max_tokens == 1_000_000
+    assert cfg.model.sequence_length is None  # from the training texts
     off = build_config(TextConfig, flags={"regularization.batchnorm": False})
-    assert off.regularization.batchnorm is False and off.regularization.dropout == 0.5
+    assert off.regularization.batchnorm is False and off.regularization.dropout == 0.0
     assert TextConfig.model_validate(cfg.to_dict()) == cfg  # a run's config.json reads back
+    # the embedding poolings keep their own defaults (heavy dropout, a smaller step)
+    emb = build_config(TextConfig, flags={"model.pooling": "average", "training.seed": 3})
+    assert emb.regularization.dropout == 0.5 and emb.optimizer.learning_rate == 5e-4
+    assert TextConfig.model_validate(emb.to_dict()) == emb

@@ -41,14 +41,15 @@ def test_every_learned_term_survives_the_saved_vocabulary_file(corpus: list[str]
     from regapps.apps.text.config import TextModelConfig
     from regapps.apps.text.model import adapt_vectorizer, build_vectorizer
 
-    vectorizer = build_vectorizer(TextModelConfig(max_tokens=10_000, sequence_length=8))
+    cfg = TextModelConfig(max_tokens=10_000, sequence_length=8)
+    vectorizer = build_vectorizer(cfg, 8)
     adapt_vectorizer(vectorizer, corpus)
     vocabulary = vectorizer.get_vocabulary()
     assert "\n".join(vocabulary).splitlines() == vocabulary
     assert len(set(vocabulary)) == len(vocabulary)
     for term in vocabulary[2:]:  # after the padding and OOV entries
         words = term.split(" ")
-        assert 1 <= len(words) <= 2 and all(words), repr(term)
+        assert 1 <= len(words) <= cfg.ngrams and all(words), repr(term)
         assert not any(c.isspace() or unicodedata.category(c) in NOT_IN_A_TERM
                        for word in words for c in word), repr(term)
 
@@ -146,6 +147,7 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     assert [p["input"] for p in predicted] == probe
     np.testing.assert_allclose([p["positive_probability"] for p in predicted],
                                task.predict_probs(saved[-1], probe), atol=1e-6)
+    assert metrics["training"]["refit_all"]["texts"] == 20_000  # the saved model saw every training text
     size_mb = (run / "model.keras").stat().st_size / 2**20
-    embedding_mb = metrics["training"]["vocabulary_size"] * 32 * 4 / 2**20
-    assert size_mb < 1.5 * embedding_mb + 10  # the weights and vocabulary, no optimizer slots
+    weights_mb = metrics["training"]["vocabulary_size"] * 2 * 4 / 2**20  # the nb model: a ratio and a weight a term
+    assert size_mb < 1.5 * weights_mb + 10  # the weights and vocabulary, no optimizer slots

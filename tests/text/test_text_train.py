@@ -79,7 +79,8 @@ def test_saved_model_reloads_safely_with_the_same_probabilities(tmp_path: Path) 
     from regapps.shared.modelio import load_model, save_model
 
     cfg = TextConfig.model_validate({
-        "model": {"max_tokens": 300, "sequence_length": 24, "embedding_dim": 8, "hidden_units": 8},
+        "model": {"max_tokens": 300, "sequence_length": 24, "embedding_dim": 8, "hidden_units": 8,
+                  "refit_all": False},
         "training": {"epochs": 2, "batch_size": 32}})
     pairs = make_corpus(120, seed=4)
     texts, y = [t for t, _ in pairs], np.array([y for _, y in pairs])
@@ -143,3 +144,23 @@ def test_acl_folder_train_reports_test_metrics(cli: Any, tmp_path: Path) -> None
     assert test["n"] == 60 and test["accuracy"] >= 0.9
     evaluated = cli("text", "evaluate", str(run), "--data-dir", str(tmp_path / "aclImdb"), "--json")
     assert json.loads(evaluated.stdout)["metrics"]["test"]["accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
+
+
+def test_refit_all_trains_the_saved_model_on_every_text_for_the_best_epoch_count() -> None:
+    from regapps.apps.text.config import TextConfig
+    from regapps.apps.text.task import fit_text_model
+
+    pairs = make_corpus(120, seed=4)
+    texts, y = [t for t, _ in pairs], np.array([y for _, y in pairs])
+    x_val = ["zzzonlyinvalidation great film", "awful plot"]
+    results = {}
+    for refit in (False, True):
+        cfg = TextConfig.model_validate({"model": {"max_tokens": 20_000, "refit_all": refit},
+                                         "training": {"epochs": 6, "batch_size": 32, "patience": 2}})
+        results[refit] = fit_text_model(cfg, texts[:100], y[:100], x_val + texts[102:], np.r_[1, 0, y[102:]])
+    first, final = results[False], results[True]
+    assert first["refit"] is None
+    assert not any("zzzonlyinvalidation" in t for t in first["vectorizer"].get_vocabulary())
+    assert any("zzzonlyinvalidation" in t for t in final["vectorizer"].get_vocabulary())
+    assert final["refit"]["texts"] == 120 and final["refit"]["epochs"] == final["fit"].best_epoch
+    assert final["validation"] == first["validation"]  # the first fit's, the same seed
