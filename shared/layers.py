@@ -133,6 +133,7 @@ class NaiveBayesBag(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vocab_size, self.weighting = int(vocab_size), bool(weighting)
         self.regularizer = keras.regularizers.get(regularizer)
+        self.seed = seed
         self.rate = self.add_weight(shape=(), initializer=keras.initializers.Constant(float(rate)),
                                     trainable=False, autocast=False, name="rate", dtype="float32")
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -140,7 +141,11 @@ class NaiveBayesBag(keras.layers.Layer):
     def build(self, input_shape: Any) -> None:
         self.ratios = self.add_weight(shape=(self.vocab_size,), initializer="ones", trainable=False,
                                       name="ratios", dtype="float32")
-        self.weights_ = self.add_weight(shape=(self.vocab_size,), initializer="ones", name="weights",
+        # NB scaling: start as the naive-Bayes classifier (w = 1). A plain bag has no prior, and
+        # w = 1 would make its score the text's n-gram count, which a held-out text (fewer of
+        # its n-grams in the vocabulary) has less of: small random weights instead
+        start = "ones" if self.weighting else keras.initializers.RandomUniform(-0.05, 0.05, seed=self.seed)
+        self.weights_ = self.add_weight(shape=(self.vocab_size,), initializer=start, name="weights",
                                         dtype="float32", regularizer=self.regularizer)
 
     def set_ratios(self, ratios: Any) -> None:

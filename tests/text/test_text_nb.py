@@ -34,6 +34,8 @@ def test_bag_scores_the_set_of_ngrams_scaled_by_their_ratios() -> None:
     plain = NaiveBayesBag(5, weighting=False)
     plain.build((None, 6))
     plain.set_ratios(np.array([9.0, 9.0, 0.5, -2.0, 0.0], dtype=np.float32))  # id 4 left out
+    assert 0 < np.abs(np.asarray(plain.weights_)).max() <= 0.05  # no naive-Bayes prior: small random weights
+    plain.weights_.assign(np.ones(5, dtype=np.float32))
     np.testing.assert_allclose(np.asarray(plain(ids)).reshape(-1), [2.0, 0.0, 0.0])  # a binary bag
 
 
