@@ -167,9 +167,8 @@ def _nb_classifier(cfg: TextModelConfig, ids: Any, vocab_size: int, reg: Any) ->
 
 
 def set_nb_ratios(classifier: keras.Model, ratios: Any) -> None:
-    """Give an ``nb`` classifier its naive-Bayes ratios (a no-op for the other poolings)."""
-    if any(layer.name == "nb_bag" for layer in classifier.layers):
-        classifier.get_layer("nb_bag").set_ratios(ratios)
+    """Give an ``nb`` classifier its naive-Bayes ratios."""
+    classifier.get_layer("nb_bag").set_ratios(ratios)
 
 
 def build_inference_model(cfg: TextModelConfig, vectorizer: Any, classifier: keras.Model) -> keras.Model:

@@ -276,12 +276,12 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
     if config.model.refit_all and config.training.time_budget_minutes:
         log.info("no refit on all training texts: the time budget is for one training")
     elif config.model.refit_all:
-        epochs = fit_result.best_epoch
-        log.info("refit on all %d training texts for %d epochs (the first fit's best)", len(x_tr) + len(x_val), epochs)
+        epochs, every = fit_result.best_epoch, [*x_tr, *x_val]
+        log.info("refit on all %d training texts for %d epochs (the first fit's best)", len(every), epochs)
         final_config = config.with_training(epochs=epochs, early_stopping=False, restore_best=False)
-        job = TextFit(final_config, [*x_tr, *x_val], np.concatenate([y_tr, y_val]), None, None, verbose=verbose)
+        job = TextFit(final_config, every, np.concatenate([y_tr, y_val]), None, None, verbose=verbose)
         job.trainer.train_until(epochs)
-        refit = {"epochs": epochs, "texts": len(x_tr) + len(x_val), "train_seconds": round(job.trainer.finish().seconds, 2)}
+        refit = {"epochs": epochs, "texts": len(every), "train_seconds": round(job.trainer.finish().seconds, 2)}
     return {"model": build_inference_model(config.model, job.vectorizer, job.classifier),
             "classifier": job.classifier,
             "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
