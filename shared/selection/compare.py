@@ -68,6 +68,9 @@ def ablation_names(spec: str) -> list[str]:
     values = [v.strip() for v in raw.split(",") if v.strip()]
     if not sep or not key.strip() or not values:
         raise ParameterError("ablate", "{param} expects key=v1,v2,..., got {spec!r}", spec=spec)
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise ParameterError("ablate", "{param} lists {value} twice", value=twice)
     return [f"{key.strip()}={v}" for v in values]
 
 

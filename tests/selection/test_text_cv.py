@@ -83,6 +83,7 @@ def test_text_compare_ablate_bad_input(cli: Any, reviews: Path, tmp_path: Path) 
     base = ("text", "compare", "--csv", str(reviews), "--runs-dir", str(tmp_path))
     assert_one_error(cli(*base, "--ablate", "model.min_count"), "--ablate expects key=v1,v2")
     assert_one_error(cli(*base, "--ablate", "model.min_count=0,2"), "greater than or equal to 1")
+    assert_one_error(cli(*base, "--ablate", "model.min_count=2,2"), "--ablate lists 2 twice")
     assert_one_error(cli(*base, "--ablate", "model.min_count=2", "--optimizers", "adam"),
                      "exactly one of --optimizers, --regularizers or --ablate")
     assert not any(tmp_path.rglob("status.json"))  # refused before a run directory
