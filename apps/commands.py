@@ -57,8 +57,9 @@ CONFIG = (Flag("config", o.ConfigFile), Flag("set_", o.Sets))
 OUTPUT = (Flag("runs_dir", o.RunsDir, default=Path("runs")), Flag("name", o.Name),
           Flag("mlflow_uri", o.MlflowUri), Flag("json_", o.Json, default=False),
           Flag("verbose", o.Verbose, default=False))
-CV_SEARCH = (Flag("grid", o.Grid), Flag("search", o.Search, default="grid"),
-             Flag("n_iter", o.NIter, default=10), Flag("folds", o.Folds, default=3),
+CV_SEARCH = (Flag("space", o.Space), Flag("grid", o.Grid), Flag("search", o.Search),
+             Flag("n_iter", o.NIter, default=10), Flag("prune", o.Prune, default=False),
+             Flag("search_budget", o.SearchBudget), Flag("folds", o.Folds, default=3),
              Flag("seeds", o.Seeds, default=1), Flag("eta", o.Eta, default=3), Flag("resume", o.Resume),
              Flag("executor", o.Executor, default="sequential"), Flag("jobs", o.Jobs),
              Flag("scheduler", o.Scheduler))
@@ -158,7 +159,8 @@ def add_train(typer_app: typer.Typer, app: AppCommands) -> None:
                 "Train a model and write a run directory (config, history, metrics, model, plots, report).")
 
 
-def add_cv(typer_app: typer.Typer, app: AppCommands, doc: str) -> None:
+def add_cv(typer_app: typer.Typer, app: AppCommands, doc: str, spaces: str = "") -> None:
+    """``spaces``: the app's default search spaces, for ``--help``."""
     flags = (*CV_SEARCH, *app.data, *app.cv, *_training("epochs", "patience", "seed", "tensorboard"),
              *CONFIG, *OUTPUT)
 
@@ -168,20 +170,21 @@ def add_cv(typer_app: typer.Typer, app: AppCommands, doc: str) -> None:
 
         v = _values(app, values)
         flags_given = config_flags(flags, v)
-        obj, resume, grid = app.app(), v["resume"], v["grid"]
-        if resume is not None and not grid:
+        obj, resume, grid, items = app.app(), v["resume"], v["grid"] or [], v["space"] or []
+        if resume is not None and not grid and not items:
             o.refuse_with_resume(flags_given, v["config"], v["set_"])
-            given = _given(v["ctx"], "search", "n_iter", "folds", "seeds", "eta")
+            given = _given(v["ctx"], "search", "n_iter", "prune", "folds", "seeds", "eta")
             if given:
                 option = "--" + given[0].replace("_", "-")
                 raise ConfigError(f"--resume alone continues the run's saved search; drop {option} "
-                                  "(or give the run's --grid and settings again)")
+                                  "(or give the run's --space/--grid and settings again)")
             tree, space = None, None
         else:
-            tree, space = o.base_tree(obj.config_cls, v["config"], flags_given, v["set_"] or []), grid or None
+            tree, space = o.base_tree(obj.config_cls, v["config"], flags_given, v["set_"] or []), items or None
         request = toolkit.plan_cv(obj, tree, space, search=v["search"], n_iter=v["n_iter"], folds=v["folds"],
-                                  seeds=v["seeds"], eta=v["eta"], executor=v["executor"], jobs=v["jobs"],
-                                  scheduler=v["scheduler"], resume=resume)
+                                  seeds=v["seeds"], eta=v["eta"], prune=v["prune"], time_budget=v["search_budget"],
+                                  executor=v["executor"], jobs=v["jobs"], scheduler=v["scheduler"], resume=resume,
+                                  grid=grid)
         mlflow = o.mlflow_target(v["mlflow_uri"], app.name, "cv")
 
         def run() -> Any:
@@ -195,6 +198,9 @@ def add_cv(typer_app: typer.Typer, app: AppCommands, doc: str) -> None:
         o.run_command(v["json_"], v["verbose"], run, o.cv_human(app.name),
                       tensorflow=app.tensorflow_first, mlflow=mlflow)
 
+    if spaces:
+        doc += ("\n\nDefault search space, used when no --space, --grid or config `search:` is given "
+                f"(TPE tries the configuration as given first): {spaces}")
     add_command(typer_app, "cv", flags, body, doc, context=True)
 
 

@@ -162,9 +162,12 @@ def keras_verbosity(json_mode: bool, verbose: bool = False, *, many_fits: bool =
 
 # --- cross-validation ---------------------------------------------------------------------
 CV = "Cross-validation"
-Grid = Annotated[list[str] | None, typer.Option("--grid", help="Search values, repeatable: --grid l2=0,1e-4,1e-3 --grid optimizer=adam,sgd (keys as --set takes, or l1, l2, dropout, batchnorm, optimizer, learning_rate, weight_decay, schedule, batch_size, epochs). A config file's `search:` mapping works too.", rich_help_panel=CV)]
-Search = Annotated[str, typer.Option("--search", help="grid, random or halving (successive halving over epochs).", rich_help_panel=CV)]
-NIter = Annotated[int, typer.Option("--n-iter", help="Candidates sampled by --search random.", rich_help_panel=CV)]
+Grid = Annotated[list[str] | None, typer.Option("--grid", help="Search values, repeatable: --grid l2=0,1e-4,1e-3 --grid optimizer=adam,sgd (keys as --set takes, or l1, l2, dropout, batchnorm, optimizer, learning_rate, weight_decay, schedule, batch_size, epochs). Takes ranges as --space does. A config file's `search:` mapping works too.", rich_help_panel=CV)]
+Space = Annotated[list[str] | None, typer.Option("--space", help="Search space key, repeatable: a list (--space batch_size=32,64,128) or a range, uniform (--space dropout=0..0.6) or log-uniform (--space learning_rate=1e-4..1e-2:log); integer keys sample integers. In a config file: search: {learning_rate: {low: 1e-4, high: 1e-2, log: true}}. None given: the app's default space (below).", rich_help_panel=CV)]
+Search = Annotated[str | None, typer.Option("--search", help="grid, random, halving (successive halving over epochs) or tpe (Optuna's TPE, model-based; the configuration as given is tried first). Default: grid when every key is a list, else tpe.", rich_help_panel=CV, show_default=False)]
+NIter = Annotated[int, typer.Option("--n-iter", help="Candidates sampled by --search random or proposed by --search tpe.", rich_help_panel=CV)]
+Prune = Annotated[bool, typer.Option("--prune", help="With --search random or tpe: train each candidate's folds together and stop it at 1, eta, eta^2... epochs when its mean over folds is not among the best 1/eta of the candidates there (successive halving, Optuna's pruner).", rich_help_panel=CV)]
+SearchBudget = Annotated[float | None, typer.Option("--time-budget", help="Minutes for the whole search and the refit of its winner: no trial starts that would not finish (estimated from the trials so far); what finished is reported, and --resume goes on.", rich_help_panel=CV)]
 Folds = Annotated[int, typer.Option("--folds", help="Number of folds (>= 2).", rich_help_panel=CV)]
 Seeds = Annotated[int, typer.Option("--seeds", help="Repeat each fold with this many seeds.", rich_help_panel=CV)]
 Eta = Annotated[int, typer.Option("--eta", help="Halving: keep 1/eta of the candidates per rung.", rich_help_panel=CV)]

@@ -56,6 +56,10 @@ class App(Protocol[C, D]):
         """The configured data, checked (bad input raises a :class:`RegappsError`)."""
         ...
 
+    def default_space(self, config: C) -> list[str]:
+        """The search space cv uses when none is given, as ``--space`` takes it."""
+        ...
+
     def cv_task(self, config: C, data: D) -> CVTask:
         """The search engine's view of the data: splits, and how to train and score a trial."""
         ...

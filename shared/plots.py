@@ -150,3 +150,29 @@ def _sort_key(text: str) -> tuple[int, Any]:
         return (0, float(text))
     except ValueError:
         return (1, text)
+
+
+def save_figure(fig: Any, path: Path, plt: Any) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def search_history(points: Sequence[Mapping[str, Any]], path: Path, metric: str) -> Path:
+    """A search's history: each candidate's cv score (dots; stopped ones left out) and the best
+    so far (line), against the candidate's number and against wall time."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, x_key, label in ((axes[0], "candidate", "candidate"), (axes[1], "seconds", "trial seconds so far")):
+        scored = [p for p in points if p["score"] is not None]
+        ax.plot([p[x_key] for p in scored], [p["score"] for p in scored], "o", alpha=0.6, label="candidate")
+        best = [p for p in points if p["best"] is not None]
+        ax.step([p[x_key] for p in best], [p["best"] for p in best], where="post", label="best so far")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"cv {metric}")
+    axes[0].legend(loc="best", fontsize=8)
+    fig.suptitle("optimization history")
+    fig.tight_layout()
+    return save_figure(fig, path, plt)

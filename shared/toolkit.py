@@ -19,7 +19,7 @@ from . import distribute, plots
 from .app import App, EvaluateResult, LabelledDataset, PredictResult, TrainableApp, Trained, TrainResult
 from .config import ExperimentConfig, build_config
 from .environment import versions
-from .errors import ConfigError, RunDirError
+from .errors import ConfigError, ParameterError, RunDirError
 from .runs import Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,41 +164,53 @@ class CVRequest:
     plan: SearchPlan
     executor: ExecutorChoice | Executor  # where trials run, or an executor the caller made (and closes)
     resume: Path | None = None
+    time_budget: float | None = None  # minutes for the whole search and the refit of its winner
 
 
 def plan_cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None = None,
-            space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None, *,
-            search: str = "grid", n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3,
+            space: Mapping[str, Any] | Sequence[str] | None = None, *,
+            search: str | None = None, n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3,
+            prune: bool = False, time_budget: float | None = None,
             executor: str | Executor = "sequential", jobs: int | None = None, scheduler: str | None = None,
-            resume: Path | None = None) -> CVRequest:
+            resume: Path | None = None, grid: Sequence[str] = ()) -> CVRequest:
     """Check everything a cv needs before anything loads or trains. ``space`` maps keys (dotted,
-    or aliases such as ``l2``) to lists of values, or is ``["l2=0,1e-4", ...]`` as ``--grid``
-    takes it; ``config`` may also be a config tree with a ``search`` mapping (a config file's).
-    With ``resume`` and no ``space``: the search and settings the run was made with."""
+    or aliases such as ``l2``) to lists of values or to ranges (``{"low": 1e-4, "high": 1e-2,
+    "log": True}`` or ``"1e-4..1e-2:log"``), or is ``["l2=0,1e-4", "lr=1e-4..1e-2:log"]`` as
+    ``--space`` takes it; ``config`` may also be a config tree with a ``search`` mapping (a
+    config file's). With neither, the app's default space (:meth:`App.default_space`) is
+    searched. ``search`` None: grid when every key is a list, else tpe. With ``resume`` and no
+    ``space``: the search and settings the run was made with. ``time_budget``: minutes for the
+    whole search, the refit of its winner kept back; it is not part of the plan, so a resumed run
+    may take another. ``grid``: more items as ``space`` takes them, from the ``--grid`` flag
+    (errors name it)."""
     from .selection.executors import ExecutorChoice
     from .selection.runner import make_plan, saved_search
 
+    if time_budget is not None and not time_budget > 0:
+        raise ParameterError("time_budget", "{param} must be a number of minutes > 0, got {value}", value=time_budget)
     where = ExecutorChoice(executor, jobs, scheduler) if isinstance(executor, str) else executor
-    if resume is not None and space is None:
+    if resume is not None and space is None and not grid:
         if config is not None:
             raise ConfigError("resuming a cv run with its saved search takes no configuration; "
                               "give the run's search space and settings again, or neither")
         base, plan = saved_search(resume, app.config_cls, app.name)
     else:
         tree = _config_tree(app, config)
-        grid: list[str] = []
+        items: list[str] = []
         if isinstance(space, Mapping):
-            tree["search"] = {k: list(v) for k, v in space.items()}
+            tree["search"] = {k: list(v) if isinstance(v, tuple) else v for k, v in space.items()}
         elif space is not None:
-            grid = list(space)
-        plan = make_plan(app.config_cls, tree, grid=grid, search=search, n_iter=n_iter, folds=folds,
-                         seeds=seeds, eta=eta, seed=tree["training"]["seed"])
+            items = list(space)
+        plan = make_plan(app.config_cls, tree, grid=list(grid), space=items, search=search, n_iter=n_iter,
+                         folds=folds, seeds=seeds, eta=eta, seed=tree["training"]["seed"], prune=prune,
+                         default_space=app.default_space(app.config_cls.model_validate(
+                             {k: v for k, v in tree.items() if k != "search"})))
         tree.pop("search", None)
         base = tree
     if base.get("training", {}).get("strategy") == "multiworker":
         raise ConfigError("cv runs its trials one model per process; training.strategy multiworker "
                           "is for train (spread cv trials with an executor)")
-    return CVRequest(base, plan, where, resume)
+    return CVRequest(base, plan, where, resume, time_budget)
 
 
 def _config_tree(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -222,10 +234,12 @@ def run_cv(app: App[Any, Any], request: CVRequest, *, runs_dir: Path = Path("run
     """Run a planned cv: the executor starts first (an unreachable scheduler fails before data
     loads), then the data, the search, the refit of the winner and the report. ``progress``
     sees (done, total, row) after each recorded trial, ``on_trial`` (row, result, metric)."""
+    from .selection.budget import Budget
     from .selection.executors import ExecutorChoice
     from .selection.runner import CVSpec
     from .selection.runner import run_cv as run_search
 
+    budget = Budget(request.time_budget) if request.time_budget is not None else None  # from now on
     with contextlib.ExitStack() as stack:
         pool = request.executor
         if isinstance(pool, ExecutorChoice):
@@ -241,19 +255,20 @@ def run_cv(app: App[Any, Any], request: CVRequest, *, runs_dir: Path = Path("run
             logger = lambda row, result: on_trial(row, result, task.metric)  # noqa: E731
         return run_search(spec, request.plan, request.base, runs_dir=runs_dir, name=name,
                           resume=request.resume, split_seed=request.base["training"]["seed"],
-                          progress=progress, on_trial=logger, executor=pool)
+                          progress=progress, on_trial=logger, executor=pool, budget=budget)
 
 
 def cv(app: App[Any, Any], config: ExperimentConfig | Mapping[str, Any] | None = None,
-       space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None, *, search: str = "grid",
-       n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3,
-       executor: str | Executor = "sequential", jobs: int | None = None, scheduler: str | None = None,
-       resume: Path | None = None, runs_dir: Path = Path("runs"), name: str | None = None,
-       progress: Progress | None = None, on_trial: TrialLogger | None = None) -> CVResult:
+       space: Mapping[str, Any] | Sequence[str] | None = None, *, search: str | None = None,
+       n_iter: int = 10, folds: int = 3, seeds: int = 1, eta: int = 3, prune: bool = False,
+       time_budget: float | None = None, executor: str | Executor = "sequential", jobs: int | None = None,
+       scheduler: str | None = None, resume: Path | None = None, runs_dir: Path = Path("runs"),
+       name: str | None = None, progress: Progress | None = None, on_trial: TrialLogger | None = None) -> CVResult:
     """Choose hyperparameters by cross-validation on the training data, refit the best on all of
     it, score the test part once and write a report (:func:`plan_cv`, then :func:`run_cv`)."""
     request = plan_cv(app, config, space, search=search, n_iter=n_iter, folds=folds, seeds=seeds,
-                      eta=eta, executor=executor, jobs=jobs, scheduler=scheduler, resume=resume)
+                      eta=eta, prune=prune, time_budget=time_budget, executor=executor, jobs=jobs,
+                      scheduler=scheduler, resume=resume)
     return run_cv(app, request, runs_dir=runs_dir, name=name, progress=progress, on_trial=on_trial)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from regapps.apps import commands as c
 from regapps.apps import options as o
+from regapps.apps.spaces import IMAGE_SPACES, help_text
 
 app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trained with Adam.",
                   no_args_is_help=True)
@@ -107,5 +108,6 @@ def predict(
 
 
 c.add_cv(app, IMAGE, "Choose hyperparameters by stratified k-fold cross-validation on the training split, refit "
-         "the best on all training data, score the test split once, and write a report.")
+         "the best on all training data, score the test split once, and write a report.",
+         spaces=help_text(IMAGE_SPACES, "Preset"))
 c.add_compare(app, IMAGE, "Train each optimizer or regularizer on the same split, budget and seed; overlaid curves.")

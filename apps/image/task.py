@@ -37,6 +37,12 @@ class ImageApp:
     name = APP
     config_cls = ImageConfig
 
+    def default_space(self, config: ImageConfig) -> list[str]:
+        """The preset's search space (``apps/spaces.py``); other presets take the article's."""
+        from regapps.apps.spaces import IMAGE_SPACES
+
+        return list(IMAGE_SPACES.get(config.model.preset, IMAGE_SPACES["article"]))
+
     def load_data(self, config: ImageConfig) -> ImageData:
         return load_image_data(config.data.dataset, config.data.data_dir)
 
@@ -166,7 +172,7 @@ def predict(run_dir: Path | Trained[ImageConfig], images: list[Path], *, top: in
     return toolkit.predict(IMAGE, run_dir, list(images), top=top)
 
 
-def cv(config: ImageConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+def cv(config: ImageConfig | None = None, space: Mapping[str, Any] | Sequence[str] | None = None,
        **options: Any) -> CVResult:
     """Stratified k-fold cross-validation over ``space`` (see :func:`regapps.shared.toolkit.cv`
     for the options), the winner refitted on all training data and scored on the test split."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from regapps.apps import commands as c
 from regapps.apps import options as o
+from regapps.apps.spaces import TEXT_SPACES, help_text
 
 app = typer.Typer(help="IMDB sentiment: a naive-Bayes-scaled bag of n-grams with BatchNormalization.",
                   no_args_is_help=True)
@@ -102,5 +103,6 @@ def _short(text: str, width: int = 70) -> str:
 
 
 c.add_cv(app, TEXT, "Choose hyperparameters by stratified k-fold cross-validation (vocabulary adapted inside "
-         "each training fold), refit the best on all training data, score the test split once.")
+         "each training fold), refit the best on all training data, score the test split once.",
+         spaces=help_text(TEXT_SPACES, "Pooling"))
 c.add_compare(app, TEXT, "Train each optimizer or regularizer on the same split, budget and seed; overlaid curves.")

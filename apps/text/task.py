@@ -52,6 +52,12 @@ class TextApp:
     name = APP
     config_cls = TextConfig
 
+    def default_space(self, config: TextConfig) -> list[str]:
+        """The pooling's search space (``apps/spaces.py``): the nb bag's, or the embedding models'."""
+        from regapps.apps.spaces import TEXT_SPACES
+
+        return list(TEXT_SPACES["nb" if config.model.pooling == "nb" else "embedding"])
+
     def load_data(self, config: TextConfig) -> TextData:
         return load_config_data(config)
 
@@ -177,7 +183,7 @@ def predict(run_dir: Path | Trained[TextConfig], texts: list[str], *, file: Path
     return toolkit.predict(TEXT, run_dir, list(texts), file=file)
 
 
-def cv(config: TextConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+def cv(config: TextConfig | None = None, space: Mapping[str, Any] | Sequence[str] | None = None,
        **options: Any) -> CVResult:
     """Stratified k-fold cross-validation over ``space`` (vocabulary adapted inside each training
     fold; see :func:`regapps.shared.toolkit.cv` for the options), the winner refitted on all

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 from regapps.apps import commands as c
 from regapps.apps import options as o
+from regapps.apps.spaces import TS_SPACE
 
 app = typer.Typer(help="Stock-price forecasting: a stacked LSTM trained with Adam, judged by "
                        "walk-forward backtests against naive, drift and moving-average baselines.",
@@ -127,5 +128,6 @@ _fit_command("forecast", _forecast_human,
              "Fit on all data and forecast the next --horizon steps with prediction intervals.\n\n"
              "The walk-forward backtest runs first, so the model's real skill (MASE vs naive) is shown.")
 c.add_cv(app, TS, "Choose hyperparameters by walk-forward cross-validation (MASE) on the history before the "
-         "backtest's test window, then backtest the best configuration on that window once.")
+         "backtest's test window, then backtest the best configuration on that window once.",
+         spaces=" ".join(TS_SPACE) + ".")
 c.add_compare(app, TS, "Train each optimizer or regularizer on the same walk-forward split, budget and seed.")

@@ -86,6 +86,12 @@ class TsApp:
     name = APP
     config_cls = TsConfig
 
+    def default_space(self, config: TsConfig) -> list[str]:
+        """The LSTM's search space (``apps/spaces.py``)."""
+        from regapps.apps.spaces import TS_SPACE
+
+        return list(TS_SPACE)
+
     def load_data(self, config: TsConfig) -> Series:
         return load_prepared(config)
 
@@ -108,7 +114,7 @@ class TsApp:
 TS = TsApp()
 
 
-def cv(config: TsConfig | None = None, space: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
+def cv(config: TsConfig | None = None, space: Mapping[str, Any] | Sequence[str] | None = None,
        **options: Any) -> CVResult:
     """Walk-forward cross-validation (MASE) over ``space`` on the history before the backtest's
     test window (see :func:`regapps.shared.toolkit.cv` for the options), then one backtest of

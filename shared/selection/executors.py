@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,13 @@ class LocalExecutor:
             self._pool.shutdown(wait=True, kill_workers=True)  # Ctrl-C: stop running trials too
             self._pool, self._task = None, None
 
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
+    def forget(self, lineages: Iterable[tuple[int, int, int]]) -> None:
+        """Nothing stays in a worker between trials."""
+
 
 # --- dask.distributed -----------------------------------------------------------------------
 class DaskExecutor:
@@ -146,6 +153,13 @@ class DaskExecutor:
                 yield Finished(futures[future], result, seconds)
         finally:
             self.client.cancel(list(futures))
+
+    @property
+    def workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def forget(self, lineages: Iterable[tuple[int, int, int]]) -> None:
+        """Nothing stays in a worker between trials."""
 
     def close(self) -> None:
         client = getattr(self, "client", None)

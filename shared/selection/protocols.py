@@ -3,7 +3,7 @@ executors (executors.py, sequential.py) and the apps' tasks (adapters.py and app
 here and never import one another."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -92,8 +92,17 @@ class Executor(Protocol):
 
     name: str
 
+    @property
+    def workers(self) -> int:
+        """Trials it runs at once."""
+        ...
+
     def run(self, task: CVTask, specs: Sequence[TrialSpec]) -> Iterator[Finished]:
         """Run ``specs``; yield each as it finishes (in any order)."""
+        ...
+
+    def forget(self, lineages: Iterable[tuple[int, int, int]]) -> None:
+        """The engine will not continue these (candidate, fold, seed) trials: let go of any kept."""
         ...
 
     def close(self) -> None: ...

@@ -26,49 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ExperimentConfig, build_config
-from ..errors import ConfigError, ParameterError
+from ..errors import ConfigError
+from .budget import Budget, trial_seconds, wall_seconds
+from .plan import SearchPlan
 from .protocols import CVTask, Executor, OnTrial, Progress, TrialKey, TrialResult, TrialSpec
 from .sequential import SequentialExecutor
 from .splitters import Split
 from .trials import TrialStore, encode_param, param_column
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SearchPlan:
-    space: dict[str, list[Any]]
-    candidates: list[dict[str, Any]]
-    search: str  # grid | random | halving
-    folds: int
-    seeds: list[int]
-    max_epochs: int
-    eta: int = 3
-
-    def rung_sizes(self) -> list[int]:
-        if self.search != "halving":
-            return [len(self.candidates)]
-        if len(self.candidates) < 2:
-            raise ParameterError("search", "{param} halving needs at least 2 candidates; widen the {grid}")
-        sizes = [len(self.candidates)]
-        while sizes[-1] > 2:  # the last pair gets the full budget: winner against runner-up
-            sizes.append(max(2, math.ceil(sizes[-1] / self.eta)))
-        return sizes
-
-    def rung_epochs(self) -> list[int | None]:
-        """Epochs per rung; ``None`` keeps the config's own epochs (grid and random)."""
-        sizes = self.rung_sizes()
-        if self.search != "halving":
-            return [None]
-        last = len(sizes) - 1
-        return [max(1, round(self.max_epochs / self.eta ** (last - r))) for r in range(len(sizes))]
-
-    def total_trials(self) -> int:
-        return sum(self.rung_sizes()) * self.folds * len(self.seeds)
-
-    def describe(self) -> dict[str, Any]:
-        return {"space": self.space, "search": self.search, "folds": self.folds, "seeds": self.seeds,
-                "candidates": self.candidates, "max_epochs": self.max_epochs, "eta": self.eta}
 
 
 def trial_config(cls: type[ExperimentConfig], base: Mapping[str, Any], params: Mapping[str, Any],
@@ -88,62 +54,122 @@ def trial_name(cand: int, fold: int, seed: int, rung: int = 0) -> str:
 def run_search(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
                store: TrialStore, *, splits: Sequence[Split], progress: Progress | None = None,
                on_trial: OnTrial | None = None, tensorboard_root: Path | None = None,
-               executor: Executor | None = None) -> None:
+               executor: Executor | None = None, budget: Budget | None = None) -> None:
     """Run every trial not yet in ``store``, rung by rung, on ``executor`` (by default a
     :class:`SequentialExecutor`: here, one after the other, halving survivors going on
-    training). Each result is recorded the moment it comes back. The task's shared compiled
-    models are let go at the end, and the executor too when it is the default one."""
+    training). Each result is recorded the moment it comes back. With ``budget``, no group of
+    trials starts that would not finish inside it (``budget.stopped`` tells). The task's shared
+    compiled models are let go at the end, and the executor too when it is the default one."""
     own = executor is None
     runner = SequentialExecutor() if executor is None else executor
+    engine = _Engine(task, cls, base, plan, store, splits, progress, on_trial, tensorboard_root, runner, budget)
     try:
-        _run_rungs(task, cls, base, plan, store, splits=splits, progress=progress, on_trial=on_trial,
-                   tensorboard_root=tensorboard_root, executor=runner)
+        if plan.adaptive:
+            from .adaptive import run_adaptive
+
+            run_adaptive(engine)
+        else:
+            engine.run_rungs()
     finally:
         if own:
             runner.close()
         task.release()
 
 
-def _run_rungs(task: CVTask, cls: type[ExperimentConfig], base: Mapping[str, Any], plan: SearchPlan,
-               store: TrialStore, *, splits: Sequence[Split], progress: Progress | None,
-               on_trial: OnTrial | None, tensorboard_root: Path | None, executor: Executor) -> None:
-    done = store.done()
-    alive = list(range(len(plan.candidates)))
-    sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
-    total, finished = plan.total_trials(), len(done)
+@dataclass
+class _Engine:
+    """What one search runs with; the rung loop here, the ask-and-tell loop in adaptive.py."""
 
-    def fresh_config(cand: int, rung: int, fold: int, seed: int) -> ExperimentConfig:
-        board = tensorboard_root / trial_name(cand, fold, seed, rung) if tensorboard_root else None
-        return trial_config(cls, base, plan.candidates[cand], seed, board)
+    task: CVTask
+    cls: type[ExperimentConfig]
+    base: Mapping[str, Any]
+    plan: SearchPlan
+    store: TrialStore
+    splits: Sequence[Split]
+    progress: Progress | None
+    on_trial: OnTrial | None
+    tensorboard_root: Path | None
+    executor: Executor
+    budget: Budget | None
+    finished: int = 0
 
-    def record(key: TrialKey, budget: int, result: TrialResult, seconds: float) -> None:
-        nonlocal finished
+    def __post_init__(self) -> None:
+        self.finished = len(self.store.rows)
+        self.epochs = [e or self.plan.max_epochs for e in self.plan.rung_epochs()]
+        self.workers = max(1, int(getattr(self.executor, "workers", 1)))
+
+    def trials_of(self, cands: Sequence[int], rung: int) -> list[TrialKey]:
+        return [(c, rung, fold, seed) for c in cands for seed in self.plan.seeds for fold in range(len(self.splits))]
+
+    def run(self, keys: Sequence[TrialKey], epochs: int | None, keep: bool) -> None:
+        """Train and record the trials ``keys`` not recorded yet: the rung's ``epochs``, or
+        (None) each config's own."""
+        done = self.store.done()
+        pending = [k for k in keys if k not in done]
+        configs = {key: self.config(key) for key in pending}
+        specs = [TrialSpec(key, configs[key], *self.splits[key[2]],
+                           epochs if epochs is not None else configs[key].training.epochs, keep=keep)
+                 for key in pending]
+        for item in self.executor.run(self.task, specs):
+            self.record(item.spec.key, item.spec.epochs, item.result, item.seconds)
+
+    def config(self, key: TrialKey) -> ExperimentConfig:
+        cand, rung, fold, seed = key
+        board = self.tensorboard_root / trial_name(cand, fold, seed, rung) if self.tensorboard_root else None
+        return trial_config(self.cls, self.base, self.plan.candidates[cand], seed, board)
+
+    def record(self, key: TrialKey, budget: int, result: TrialResult, seconds: float) -> None:
         cand, rung, fold, seed = key
         row: dict[str, Any] = {"candidate": cand, "rung": rung, "fold": fold, "seed": seed, "epochs": budget,
-               "score": float(result.score), "epochs_run": result.epochs_run,
-               "best_epoch": result.best_epoch, "seconds": round(seconds, 3)}
-        row.update({param_column(k): encode_param(v) for k, v in plan.candidates[cand].items()})
-        store.add(row)
-        if on_trial is not None:
-            on_trial(row, result)
-        finished += 1
-        if progress is not None:
-            progress(finished, total, row)
+                               "score": float(result.score), "epochs_run": result.epochs_run,
+                               "best_epoch": result.best_epoch, "seconds": round(seconds, 3)}
+        row.update({param_column(k): encode_param(v) for k, v in self.plan.candidates[cand].items()})
+        self.store.add(row)
+        if self.on_trial is not None:
+            self.on_trial(row, result)
+        self.finished += 1
+        if self.progress is not None:
+            self.progress(self.finished, self.plan.total_trials(), row)
 
-    for rung, epochs in enumerate(epochs_per_rung):
-        more = rung + 1 < len(sizes)  # a later rung may go on with this rung's trials
-        pending = [(cand, rung, fold, seed) for cand in alive for seed in plan.seeds
-                   for fold in range(len(splits)) if store.key(cand, rung, fold, seed) not in done]
-        configs = {key: fresh_config(*key) for key in pending}
-        # the rung's epochs (halving), or the candidate's own (grid, random)
-        specs = [TrialSpec(key, configs[key], *splits[key[2]],
-                           epochs if epochs is not None else configs[key].training.epochs, keep=more)
-                 for key in pending]
-        for item in executor.run(task, specs):
-            record(item.spec.key, item.spec.epochs, item.result, item.seconds)
-        if more:
-            alive = _top(store, alive, rung, sizes[rung + 1], task.greater_is_better)
-            log.info("halving rung %d (%s epochs): %d candidates go on", rung, epochs, len(alive))
+    def fits(self, cands: Sequence[int], rungs: Sequence[int]) -> bool:
+        """Whether the unrecorded trials of ``cands`` at ``rungs`` fit the budget, the refit kept back."""
+        if self.budget is None:
+            return True
+        done = self.store.done()
+        groups = [(trial_seconds(self.store, r, self.epochs), sum(k not in done for k in self.trials_of(cands, r)))
+                  for r in rungs]
+        last = trial_seconds(self.store, len(self.epochs) - 1, self.epochs)
+        refit = None if last is None else last * self.plan.folds / (self.plan.folds - 1)
+        return self.budget.fits(wall_seconds([g for g in groups if g[1]], self.workers), refit)
+
+    def forget(self, cands: Sequence[int]) -> None:
+        self.executor.forget((c, fold, seed) for c in cands for seed in self.plan.seeds
+                             for fold in range(len(self.splits)))
+
+    def mean(self, cand: int, rung: int) -> float:
+        return _mean(self.store.scores(cand, rung))
+
+    def run_rungs(self) -> None:
+        """Grid, random and halving: each rung's candidates in groups as wide as the executor
+        (with a budget, checked before each group; without, the whole rung at once)."""
+        plan = self.plan
+        alive = list(range(len(plan.candidates)))
+        sizes, epochs_per_rung = plan.rung_sizes(), plan.rung_epochs()
+        for rung, epochs in enumerate(epochs_per_rung):
+            more = rung + 1 < len(sizes)  # a later rung may go on with this rung's trials
+            width = len(alive) if self.budget is None else max(1, math.ceil(self.workers / len(self.trials_of([0], 0))))
+            for at in range(0, len(alive), width):
+                group = alive[at:at + width]
+                if not self.fits(group, [rung]):
+                    log.warning("time budget: %d of %d trials finished; resume the run to go on",
+                                len(self.store.rows), plan.total_trials())
+                    return
+                self.run(self.trials_of(group, rung), epochs, more)
+            if more:
+                kept = _top(self.store, alive, rung, sizes[rung + 1], self.task.greater_is_better)
+                self.forget([c for c in alive if c not in kept])
+                alive = kept
+                log.info("halving rung %d (%s epochs): %d candidates go on", rung, epochs, len(alive))
 
 
 def _top(store: TrialStore, alive: Sequence[int], rung: int, keep: int, greater: bool) -> list[int]:

@@ -3,7 +3,7 @@ default, so it lives apart from the process executors (executors.py re-exports i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from .protocols import CVTask, Finished, Trial, TrialSpec
 
@@ -11,9 +11,11 @@ from .protocols import CVTask, Finished, Trial, TrialSpec
 class SequentialExecutor:
     """Runs each trial here and keeps those the engine may continue (``spec.keep``), so a halving
     survivor goes on training at the next rung instead of training again from scratch. A kept
-    trial not asked for by the next :meth:`run` (its candidate was dropped) is let go then."""
+    trial is let go when the engine :meth:`forget` s it (its candidate was dropped or pruned),
+    or when a later rung of it is asked for from scratch."""
 
     name = "sequential"
+    workers = 1
 
     def __init__(self) -> None:
         self._task: CVTask | None = None
@@ -23,9 +25,9 @@ class SequentialExecutor:
         if task is not self._task:
             self.close()
             self._task = task
-        # go on only from the rung just before: a survivor of the last run()
+        # go on only from the rung just before
         follows = {spec.lineage: spec.rung - 1 for spec in specs}
-        self._kept = {k: v for k, v in self._kept.items() if follows.get(k) == v[0]}
+        self._kept = {k: v for k, v in self._kept.items() if follows.get(k, v[0]) == v[0]}
         for spec in specs:
             start = time.perf_counter()
             kept = self._kept.pop(spec.lineage, None)
@@ -34,6 +36,11 @@ class SequentialExecutor:
             if spec.keep:
                 self._kept[spec.lineage] = (spec.rung, trial)
             yield Finished(spec, result, time.perf_counter() - start)
+
+    def forget(self, lineages: Iterable[tuple[int, int, int]]) -> None:
+        """Let go of the kept trials of these (candidate, fold, seed): they will not go on."""
+        for lineage in lineages:
+            self._kept.pop(lineage, None)
 
     def close(self) -> None:
         """Let go of every kept trial."""

@@ -246,7 +246,8 @@ def _write_inputs(folder: Path) -> None:
     w("sections-list.yaml", b"training: [1, 2]\n")
     w("search-list.yaml", b"search: [l2, dropout]\n")
     w("search-scalar.yaml", b"search:\n  l2: 0.001\n")
-    w("search-mapping.yaml", b"search:\n  l2: {low: 0, high: 1}\n")
+    w("search-mapping.yaml", b"search:\n  l2: {low: 0, hi: 1}\n")
+    w("search-log-zero.yaml", b"search:\n  learning_rate: {low: 0, high: 0.01, log: true}\n")
     w("search-null.yaml", b"search:\n  l2: [0, null]\n")
     w("search-twice.yaml", b"search:\n  l2: [0]\n  regularization.l2: [1]\n")
     # text

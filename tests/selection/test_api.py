@@ -53,8 +53,10 @@ print(json.dumps({{"type": type(result).__name__, "best": result.best.params, "s
     sets = [x for k, v in TINY.items() for f, val in v.items() for x in ("--set", f"{k}.{f}={val}")]
     cli = main_json("text", "cv", "--csv", str(reviews), "--grid", "learning_rate=0.01,0.03", "--folds", "2",
                     *sets, "--runs-dir", str(tmp_path / "cli"), "--json")
-    assert {k: v for k, v in cli.items() if k not in ("run_dir", "refit_run_dir")} == \
-        {k: v for k, v in py["dict"].items() if k not in ("run_dir", "refit_run_dir")}
+    mine = ("run_dir", "refit_run_dir", "history")  # where it ran, and its wall times
+    assert {k: v for k, v in cli.items() if k not in mine} == {k: v for k, v in py["dict"].items() if k not in mine}
+    assert [{k: v for k, v in p.items() if k != "seconds"} for p in cli["history"]] == \
+        [{k: v for k, v in p.items() if k != "seconds"} for p in py["dict"]["history"]]
     assert _scores(cli["run_dir"]) == _scores(py["run_dir"])
     assert len(_scores(py["run_dir"])) == 4
 

@@ -48,7 +48,9 @@ def test_survivors_go_on_and_the_rest_are_let_go() -> None:
     assert all(f.seconds >= 0 for f in first)
     last = list(executor.run(task, [_spec(1, 1, 6, keep=False)]))  # candidate 1 survived
     assert len(task.started) == 3 and task.started[1].epochs == 6 and last[0].result.epochs_run == 6
-    assert executor._kept == {}  # the others were dropped; the last rung keeps nothing
+    assert set(executor._kept) == {(0, 0, 0), (2, 0, 0)}  # kept until the engine drops them
+    executor.forget([(0, 0, 0), (2, 0, 0)])
+    assert executor._kept == {}  # the last rung keeps nothing
 
 
 def test_only_the_next_rung_continues_a_kept_trial() -> None:
