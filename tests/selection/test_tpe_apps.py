@@ -77,7 +77,12 @@ def test_tpe_with_pruning_from_the_cli(sequential: dict[str, Any]) -> None:
     run = Path(sequential["run_dir"])
     rows = _rows(run)
     assert {c for c, *_ in rows} == {"0", "1", "2", "3"}
-    assert set(sequential["importance"]) == {"optimizer.learning_rate", "regularization.dropout"}
+    complete = {c for c, rung, *_ in rows if rung == "2"}  # rungs of 1, 2 and 4 epochs
+    assert 0 < len(complete) < 4  # pruning stopped some
+    if len(complete) >= 3:  # importance needs three finished candidates
+        assert set(sequential["importance"]) == {"optimizer.learning_rate", "regularization.dropout"}
+    else:
+        assert sequential["importance"] == {}
     assert len(sequential["history"]) == 4 and sequential["test"]["accuracy"] > 0.8
     first = next(r for r in rows.values() if r["candidate"] == "0")
     assert json.loads(first["param:optimizer.learning_rate"]) == 1e-3  # the article's, tried first
@@ -134,3 +139,29 @@ def test_time_budget_stops_the_search_and_resume_goes_on(tmp_path: Path) -> None
     assert all(after[k]["score"] == before[k]["score"] for k in before)
     assert again["run_dir"] == first["run_dir"] and Path(again["refit_run_dir"]).is_dir()
     assert not Path(first["refit_run_dir"]).exists() or first["refit_run_dir"] == again["refit_run_dir"]
+
+
+@pytest.mark.slow
+def test_tpe_with_pruning_in_the_text_and_ts_apps(tmp_path: Path) -> None:
+    """The other two apps from the CLI: text maximizes accuracy, ts minimizes MASE."""
+    from ..text.corpora import make_corpus
+    from ..text.corpora import write_csv as write_reviews
+    from ..ts.synth import ar1_returns, price_frame
+    from ..ts.synth import write_csv as write_prices
+
+    reviews = write_reviews(tmp_path / "reviews.csv", [(t, "pos" if y else "neg") for t, y in make_corpus(240, 3)])
+    text = main_json("text", "cv", "--csv", str(reviews), "--space", "learning_rate=3e-3..1e-1:log",
+                     "--space", "dropout=0..0.5", "--search", "tpe", "--prune", "--n-iter", "3", "--folds", "2",
+                     "--epochs", "3", "--runs-dir", str(tmp_path), "--json")
+    prices = write_prices(tmp_path / "ar.csv", price_frame(ar1_returns(1200, 0.7, seed=2), ohlcv=True))
+    ts = main_json("ts", "cv", "--csv", str(prices), "--space", "learning_rate=1e-3..1e-2:log", "--search", "tpe",
+                   "--prune", "--n-iter", "3", "--folds", "2", "--epochs", "3", "--test-size", "100",
+                   "--set", "training.batch_size=64", "--runs-dir", str(tmp_path), "--json")
+    for result, pick in ((text, max), (ts, min)):
+        rows = _rows(result["run_dir"])
+        finished = {c: [float(r["score"]) for k, r in rows.items() if k[0] == c and k[1] == "1"]  # 1, 3 epochs
+                    for c in {k[0] for k in rows}}
+        means = [sum(v) / len(v) for v in finished.values() if v]
+        assert len({k[0] for k in rows}) == 3 and result["best"]["score"] == pytest.approx(pick(means))
+    assert text["best"]["metric"] == "accuracy" and ts["best"]["metric"] == "mase"
+    assert ts["test"]["lstm_mase"] > 0
