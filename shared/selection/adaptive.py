@@ -126,7 +126,8 @@ def _propose(study: optuna.Study, dists: dict[str, Any], plan: SearchPlan, cand:
 
 def run_adaptive(engine: Engine) -> optuna.Study:
     """Propose, train rung by rung, prune, tell: until the plan's candidates are done or the
-    budget refuses the next group. Returns the study (for the report)."""
+    budget refuses the next group. Returns the in-memory study; the report rebuilds its own from
+    the recorded trials (insight.py), as for every search."""
     optuna = quiet_optuna()
     plan = engine.plan
     rungs = plan.rung_epochs()
