@@ -88,8 +88,9 @@ def test_tpe_with_pruning_from_the_cli(sequential: dict[str, Any]) -> None:
     first = next(r for r in rows.values() if r["candidate"] == "0")
     assert json.loads(first["param:optimizer.learning_rate"]) == 1e-3  # the article's, tried first
     assert json.loads(first["param:regularization.dropout"]) == 0.5
-    for name in ("optimization_history.png", "parallel_coordinates.png", "report.html"):
+    for name in ("optimization_history.png", "report.html"):
         assert (run / name).is_file()
+    assert (run / "parallel_coordinates.png").is_file() == (len(complete) >= 2)  # of finished candidates
 
 
 @pytest.fixture(scope="module")
