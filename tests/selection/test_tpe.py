@@ -182,6 +182,7 @@ class FoldTask(FakeTask):
     def __init__(self) -> None:
         super().__init__()
         self.log: list[dict[str, Any]] = []
+        self.started = 0
 
     def start(self, config: Any, train_idx: np.ndarray, val_idx: np.ndarray) -> Any:
         task = self
@@ -189,11 +190,12 @@ class FoldTask(FakeTask):
         class Warm:
             def __init__(self) -> None:
                 self.train, self.val, self.trained = set(train_idx.tolist()), set(val_idx.tolist()), 0
+                self.number = task.started = task.started + 1  # id() is reused once a trial is let go
 
             def advance(self, epochs: int) -> TrialResult:
                 new, self.trained = epochs - self.trained, epochs
                 result = task.fit_score(config.with_training(epochs=epochs), train_idx, val_idx)
-                task.log.append({"trial": id(self), "train": self.train, "val": self.val, "epochs": epochs,
+                task.log.append({"trial": self.number, "train": self.train, "val": self.val, "epochs": epochs,
                                  "new": new})
                 return result
 
