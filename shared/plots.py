@@ -35,10 +35,7 @@ def learning_curves(history: Mapping[str, Sequence[Any]], path: Path, title: str
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, plt)
 
 
 def confusion_matrix(matrix: Any, labels: Sequence[str], path: Path, title: str = "") -> Path:
@@ -59,10 +56,7 @@ def confusion_matrix(matrix: Any, labels: Sequence[str], path: Path, title: str 
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title(title or "confusion matrix")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, plt)
 
 
 def validation_curve(rows: Sequence[Mapping[str, Any]], key: str, path: Path, metric: str) -> Path:
@@ -86,10 +80,7 @@ def validation_curve(rows: Sequence[Mapping[str, Any]], key: str, path: Path, me
     ax.grid(alpha=0.3)
     ax.set_title(f"validation curve: {key}")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, plt)
 
 
 def heatmap(rows: Sequence[Mapping[str, Any]], keys: tuple[str, str], path: Path, metric: str) -> Path:
@@ -114,10 +105,7 @@ def heatmap(rows: Sequence[Mapping[str, Any]], keys: tuple[str, str], path: Path
                 ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="white", fontsize=8)
     fig.colorbar(image, ax=ax, label=f"cv {metric}")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, plt)
 
 
 def overlaid_curves(histories: Mapping[str, Mapping[str, Sequence[Any]]], metric: str, path: Path,
@@ -138,10 +126,7 @@ def overlaid_curves(histories: Mapping[str, Mapping[str, Sequence[Any]]], metric
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or metric)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, plt)
 
 
 
@@ -153,6 +138,7 @@ def _sort_key(text: str) -> tuple[int, Any]:
 
 
 def save_figure(fig: Any, path: Path, plt: Any) -> Path:
+    """Write ``fig`` to ``path`` as PNG (atomically) and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)

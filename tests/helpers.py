@@ -4,9 +4,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from typing import Any
 
 import pytest
+
+# cv workers get as many TensorFlow threads as this process has, so oneDNN sums in the same order
+# and their scores can be compared with a sequential run's exactly
+WORKER_THREADS = str(os.cpu_count() or 1)
 
 
 def main_json(*args: str) -> dict[str, Any]:

@@ -107,26 +107,25 @@ def recorded_candidates(engine: Engine) -> dict[int, dict[str, Any]]:
 
 def _propose(study: optuna.Study, dists: dict[str, Any], plan: SearchPlan, cand: int,
              recorded: dict[int, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """Candidate ``cand``'s Optuna trial and parameters: the plan's own (random), else TPE's."""
     if plan.search != "tpe":
         study.enqueue_trial(plan.candidates[cand])
-    elif cand == 0 and plan.first:
+        return study.ask(dists), dict(plan.candidates[cand])
+    if cand == 0 and plan.first:
         study.enqueue_trial(plan.first, skip_if_exists=False)
     trial = study.ask(dists)
     params = {k: tidy(trial.params[k]) for k in plan.space}
-    if plan.search != "tpe":
-        params = dict(plan.candidates[cand])
-    elif cand in recorded and recorded[cand] != params:  # a sampler that changed: keep what ran
+    if cand in recorded and recorded[cand] != params:  # a sampler that changed: keep what ran
         log.warning("candidate %d: the sampler proposed other values on resume; the recorded ones are used", cand)
         study.tell(trial, state=quiet_optuna().trial.TrialState.FAIL)
         study.enqueue_trial(recorded[cand])
-        trial = study.ask(dists)
-        params = dict(recorded[cand])
+        trial, params = study.ask(dists), dict(recorded[cand])
     return trial, params
 
 
-def run_adaptive(engine: Engine) -> optuna.Study:
+def run_adaptive(engine: Engine) -> None:
     """Propose, train rung by rung, prune, tell: until the plan's candidates are done or the
-    budget refuses the next group. Returns the in-memory study; the report rebuilds its own from
+    budget refuses the next group. The study lives in memory only; the report rebuilds one from
     the recorded trials (insight.py), as for every search."""
     optuna = quiet_optuna()
     plan = engine.plan
@@ -169,7 +168,6 @@ def run_adaptive(engine: Engine) -> optuna.Study:
                     alive.remove(c)
                     log.info("candidate %d pruned at %s epochs (fold mean %.4f)", c, epochs, mean)
         cand += len(group)
-    return study
 
 
 def _worst(engine: Engine) -> float:

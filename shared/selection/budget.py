@@ -14,15 +14,13 @@ from .trials import TrialStore
 
 
 class Budget:
-    def __init__(self, minutes: float, *, clock: Callable[[], float] = time.monotonic,
-                 start: float | None = None):
+    """``minutes`` from now on ``clock``."""
+
+    def __init__(self, minutes: float, *, clock: Callable[[], float] = time.monotonic):
         self.minutes = minutes
         self.clock = clock
-        self.deadline = (clock() if start is None else start) + minutes * 60
+        self.deadline = clock() + minutes * 60
         self.stopped = False  # set when a group was refused
-
-    def left(self) -> float:
-        return self.deadline - self.clock()
 
     def fits(self, seconds: float | None, refit: float | None) -> bool:
         """Whether work estimated at ``seconds`` (None: no estimate yet) and the refit still fit."""

@@ -85,7 +85,3 @@ def parallel_coordinates(study: Any, keys: Sequence[str], path: Path) -> Path | 
     fig.set_size_inches(8, 4.2)
     fig.tight_layout()
     return plots.save_figure(fig, path, plt)
-
-
-def history_plot(points: Sequence[dict[str, Any]], path: Path, metric: str) -> Path:
-    return plots.search_history(points, path, metric)

@@ -188,9 +188,9 @@ def run_cv(spec: CVSpec, plan: SearchPlan, base: Mapping[str, Any], *, runs_dir:
                    on_trial=on_trial, tensorboard_root=board, executor=executor, budget=budget)
         summary = summarize(plan, store, spec.task.greater_is_better)
         stopped = budget is not None and budget.stopped
-        if stopped:
+        if budget is not None and budget.stopped:
             summary.extra["stopped"] = (
-                f"The {budget.minutes:g}-minute time budget ended the search after {len(store.rows)} trials "  # type: ignore[union-attr]
+                f"The {budget.minutes:g}-minute time budget ended the search after {len(store.rows)} trials "
                 f"({len({r['candidate'] for r in store.rows})} of {plan.n_candidates()} candidates); "
                 f"`cv --resume {run.path}` goes on with it.")
         run.write_csv("summary.csv", summary.rows)
@@ -225,14 +225,14 @@ def _drop_stale_refit(root: Path, stale: Any, current: Any) -> None:
 
 
 def _plots(run: Run, plan: SearchPlan, store: TrialStore, summary: Summary, task: CVTask) -> list[tuple[str, str]]:
-    from .insight import history, history_plot, importances, parallel_coordinates, study_of
+    from .insight import history, importances, parallel_coordinates, study_of
     from .space import Range
 
     metric, images = task.metric, []
     points = history(plan, store, summary, task.greater_is_better)
     summary.extra["history"] = points
     if len(points) > 1:
-        history_plot(points, run.file("optimization_history.png"), metric)
+        plots.search_history(points, run.file("optimization_history.png"), metric)
         images.append(("Optimization history", "optimization_history.png"))
     final = [r for r in summary.rows if r["rung"] == summary.best["rung"]]
     listed = [k for k, dim in plan.space.items() if isinstance(dim, list) and len(dim) > 1]

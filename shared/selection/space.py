@@ -230,7 +230,7 @@ def candidates(space: Mapping[str, Dimension], search: str, n_iter: int, seed: i
             return candidates(space, "grid", n_iter, seed)
         return [{k: c[k] for k in space} for c in ParameterSampler(lists, n_iter=n_iter, random_state=seed)]
     kinds = kinds or {}
-    dists = {k: _distribution(v, kinds.get(k, "float")) if isinstance(v, Range) else list(v)
+    dists = {k: _Sampled(v, kinds.get(k) == "int") if isinstance(v, Range) else list(v)
              for k, v in space.items()}
     return [{k: c[k] for k in space} for c in ParameterSampler(dists, n_iter=n_iter, random_state=seed)]
 
@@ -250,10 +250,6 @@ class _Sampled:
         else:
             value = random_state.uniform(lo, hi)
         return int(min(b.high, max(b.low, round(value)))) if self.integer else clip(tidy(float(value)), b)
-
-
-def _distribution(bounds: Range, kind: str) -> _Sampled:
-    return _Sampled(bounds, kind == "int")
 
 
 def clip(value: float, bounds: Range) -> float:

@@ -6,32 +6,21 @@ from __future__ import annotations
 import csv
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from regapps.shared.selection import executors
 
-from ..helpers import assert_one_error, main_json
+from ..helpers import WORKER_THREADS, assert_one_error, main_json
 
 SEARCH = ["image", "cv", "--dataset", "digits", "--grid", "learning_rate=3e-4,1e-3,3e-3",
           "--search", "halving", "--eta", "2", "--folds", "2", "--epochs", "3", "--seed", "7", "--json"]
 TOLERANCE = 1e-9  # scores are fractions of 719 or so validation images: equal, not just close
-# Workers get as many TensorFlow threads as this process has, so oneDNN sums in the same order
-# and the scores can be compared exactly (with fewer threads, the default, see
-# test_local_processes_with_default_threads).
-THREADS = str(os.cpu_count() or 1)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, env={"TF_NUM_INTRAOP_THREADS": THREADS,
-                                                   "TF_CPP_MIN_LOG_LEVEL": "3"}) as local:
-        yield local
+# Workers get as many TensorFlow threads as this process has (helpers.WORKER_THREADS; the
+# cluster fixture is conftest.py's), so scores compare exactly (with fewer threads, the default,
+# see test_local_processes_with_default_threads).
+THREADS = WORKER_THREADS
 
 
 @pytest.fixture(scope="module")

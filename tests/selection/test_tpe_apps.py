@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..helpers import main_json
+from ..helpers import WORKER_THREADS, main_json
 
-THREADS = str(os.cpu_count() or 1)  # as test_executors.py: the same sums, so equal scores
 TPE = ["image", "cv", "--dataset", "digits", "--space", "learning_rate=3e-4..3e-3:log", "--space", "dropout=0..0.5",
        "--search", "tpe", "--prune", "--n-iter", "4", "--eta", "2", "--folds", "2", "--epochs", "3", "--seed", "7",
        "--json"]
@@ -56,9 +53,8 @@ def test_each_app_has_a_default_space_holding_its_defaults(app: str, tree: dict[
 
 
 def test_cv_help_lists_the_default_spaces() -> None:
-    from typer.testing import CliRunner
-
     from regapps.apps.cli import app
+    from typer.testing import CliRunner
 
     out = CliRunner().invoke(app, ["text", "cv", "--help"], env={"COLUMNS": "200"})
     assert out.exit_code == 0
@@ -93,16 +89,6 @@ def test_tpe_with_pruning_from_the_cli(sequential: dict[str, Any]) -> None:
     assert (run / "parallel_coordinates.png").is_file() == (len(complete) >= 2)  # of finished candidates
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, env={"TF_NUM_INTRAOP_THREADS": THREADS,
-                                                   "TF_CPP_MIN_LOG_LEVEL": "3"}) as local:
-        yield local
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["local", "dask"])
 def test_tpe_with_pruning_on_process_executors_matches_sequential(where: str, sequential: dict[str, Any],
@@ -110,7 +96,7 @@ def test_tpe_with_pruning_on_process_executors_matches_sequential(where: str, se
                                                                  request: pytest.FixtureRequest) -> None:
     """Workers retrain a survivor from scratch to the rung's epoch: the same scores, so TPE and
     the pruner decide the same."""
-    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", THREADS)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", WORKER_THREADS)
     extra = ["--executor", "local", "--jobs", "2"] if where == "local" else \
         ["--executor", "dask", "--scheduler", request.getfixturevalue("cluster").scheduler_address]
     result = main_json(*TPE, *extra, "--runs-dir", str(tmp_path))
