@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from regapps.shared.metrics import binary_metrics
 from regapps.shared.model_pool import ModelPool
 from regapps.shared.report import Report, metrics_rows
 
-from .config import TextConfig
+from .config import TextConfig, TextModelConfig
 from .data import (
     TextData,
     load_eval_set,
@@ -202,6 +203,34 @@ def _split(config: TextConfig, data: TextData) -> tuple[Any, Any, Any, Any]:
     return split_validation(data.x_train, data.y_train, t.validation_split, t.seed)
 
 
+@dataclass
+class Vectorized:
+    """A vectorizer adapted on one training part, with that part (and its validation part) as
+    token ids: what every trial on the same fold and vectorizer settings can share."""
+
+    vectorizer: Any
+    vocab_size: int
+    sequence_length: int
+    ids_tr: np.ndarray
+    ids_val: np.ndarray | None
+
+    @staticmethod
+    def settings(m: TextModelConfig) -> tuple[Any, ...]:
+        """The model settings the vectorizer and the ids depend on."""
+        return m.max_tokens, m.ngrams, m.sequence_length
+
+    @classmethod
+    def fit(cls, m: TextModelConfig, x_tr: list[str], x_val: list[str] | None) -> Vectorized:
+        from .model import adapt_vectorizer, build_vectorizer, sequence_length_for
+
+        sequence_length = sequence_length_for(m, x_tr)
+        vectorizer = build_vectorizer(m, sequence_length)
+        vocab_size = adapt_vectorizer(vectorizer, x_tr)
+        log.info("vocabulary: %d terms (1..%d-grams), %d kept per text", vocab_size, m.ngrams, sequence_length)
+        return cls(vectorizer, vocab_size, sequence_length, vectorize(vectorizer, x_tr),
+                   vectorize(vectorizer, x_val) if x_val is not None else None)
+
+
 class TextFit:
     """One classifier in training: the vectorizer adapted on ``x_tr`` only, ``trainer`` to train
     it (and go on later), ``validate()`` to score it on the validation part as it stands. With
@@ -209,32 +238,19 @@ class TextFit:
 
     def __init__(self, config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val: list[str] | None,
                  y_val: np.ndarray | None, *, run_dir: Path | None = None, verbose: int = 0,
-                 resume: bool = False, pool: ModelPool | None = None):
+                 resume: bool = False, pool: ModelPool | None = None, vectorized: Vectorized | None = None):
         import keras
         from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
-        from .model import (
-            adapt_vectorizer,
-            build_classifier,
-            build_vectorizer,
-            nb_log_ratios,
-            sequence_length_for,
-            set_nb_ratios,
-            use_jit,
-        )
+        from .model import build_classifier, nb_log_ratios, set_nb_ratios, use_jit
 
         t, m = config.training, config.model
         set_seed(t.seed)
-        self.sequence_length = sequence_length_for(m, x_tr)
-        self.vectorizer = build_vectorizer(m, self.sequence_length)
-        self.vocab_size = adapt_vectorizer(self.vectorizer, x_tr)
-        log.info("vocabulary: %d terms (1..%d-grams), %d kept per text", self.vocab_size, m.ngrams,
-                 self.sequence_length)
-        ids_tr = vectorize(self.vectorizer, x_tr)
-        self.ids_val = vectorize(self.vectorizer, x_val) if x_val is not None else None
-        self.y_val = y_val
+        vec = vectorized or Vectorized.fit(m, x_tr, x_val)
+        self.vectorizer, self.vocab_size, self.sequence_length = vec.vectorizer, vec.vocab_size, vec.sequence_length
+        ids_tr, self.ids_val, self.y_val = vec.ids_tr, vec.ids_val, y_val
         train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
         val_ds = (make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
                   if self.ids_val is not None and y_val is not None else None)

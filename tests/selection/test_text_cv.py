@@ -44,6 +44,39 @@ def test_vocabulary_is_adapted_inside_the_fold(reviews: Path) -> None:
     assert not np.array_equal(task.splits(3, 0)[0][1], task.splits(3, 1)[0][1])  # seeded folds
 
 
+def test_a_fold_is_vectorized_once_and_trains_as_its_own_would(reviews: Path) -> None:
+    """Trials on one fold share its vectorizer and ids (adapting per trial ran a long IMDB
+    search out of memory); a trial on the shared ones scores as one that adapted its own, and
+    another fold or other vectorizer settings get their own."""
+    import pickle
+
+    from regapps.apps.text.config import TextConfig
+    from regapps.apps.text.cv import text_cv_task
+    from regapps.apps.text.data import load_text_data
+    from regapps.apps.text.task import TextFit
+    from regapps.shared.config import build_config
+
+    small = {"data.csv": str(reviews), "model.max_tokens": 500, "model.sequence_length": 32,
+             "training.batch_size": 32, "training.epochs": 2, "training.patience": 50}
+    data = load_text_data("imdb", None, str(reviews))
+    task = text_cv_task(data)
+    (tr0, va0), (tr1, va1) = task.splits(3, 0)[:2]
+    slow, fast = (build_config(TextConfig, flags={**small, "optimizer.learning_rate": lr}) for lr in (1e-3, 2e-2))
+    shared = [task.start(config, tr0, va0).advance(2).score for config in (slow, fast)]
+    assert len(task.vectors) == 1
+    x, y = data.x_train, data.y_train
+    for config, score in zip((slow, fast), shared, strict=True):
+        own = TextFit(config, [x[i] for i in tr0], y[tr0], [x[i] for i in va0], y[va0])
+        own.trainer.train_until(2)
+        assert own.validate()["accuracy"] == pytest.approx(score, abs=1e-9)
+    task.start(slow, tr1, va1)
+    task.start(build_config(TextConfig, flags={**small, "model.ngrams": 1}), tr0, va0)
+    assert len(task.vectors) == 3
+    assert len(pickle.loads(pickle.dumps(task.vectors))) == 0  # a worker builds its own
+    task.release()
+    assert len(task.vectors) == 0
+
+
 @pytest.mark.slow
 def test_text_cv_ranks_a_planted_bad_learning_rate_last(reviews: Path, tmp_path: Path) -> None:
     # the embedding model: the nb model's batch-normalized linear score is scale-invariant, and on
