@@ -10,7 +10,6 @@ trial made a long search on real reviews run out of memory.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -20,39 +19,39 @@ from . import task
 from .config import TextConfig
 from .data import TextData
 
-KEPT_FOLDS = 8  # fold vectorizations kept at once: every fold of a search, a few settings each
-
 
 class FoldVectors:
-    """:class:`task.Vectorized` per (training indices, validation indices, vectorizer settings),
-    the least recently used dropped past ``size``. A copy sent to a worker process arrives empty."""
+    """:class:`task.Vectorized` per fold (training and validation indices), for the vectorizer
+    settings it was last asked with: one per fold whatever the number of folds (an LRU bounded
+    by count would miss on every trial once the folds outnumber it, as the engine walks them in
+    turn), built again when a trial asks a fold for other settings. A copy sent to a worker
+    process arrives empty."""
 
-    def __init__(self, x: list[str], size: int = KEPT_FOLDS):
-        self.x, self.size = x, size
-        self._kept: OrderedDict[tuple[Any, ...], task.Vectorized] = OrderedDict()
+    def __init__(self, x: list[str]):
+        self.x = x
+        self._kept: dict[tuple[bytes, bytes], tuple[tuple[Any, ...], task.Vectorized]] = {}
         self._lock = threading.Lock()  # a dask worker may run trials in threads
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"x": self.x, "size": self.size}
+        return {"x": self.x}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["x"], state["size"])  # type: ignore[misc]
+        self.__init__(state["x"])  # type: ignore[misc]
 
     def __len__(self) -> int:
         return len(self._kept)
 
     def get(self, config: TextConfig, train_idx: np.ndarray, val_idx: np.ndarray) -> task.Vectorized:
-        key = (np.asarray(train_idx).tobytes(), np.asarray(val_idx).tobytes(), task.Vectorized.settings(config.model))
-        with self._lock:  # one vectorization per key, also when threads ask at once
-            found = self._kept.get(key)
-            if found is None:
-                found = task.Vectorized.fit(config.model, [self.x[i] for i in train_idx],
-                                            [self.x[i] for i in val_idx])
-                self._kept[key] = found
-                while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
-            self._kept.move_to_end(key)
-            return found
+        fold = (np.asarray(train_idx).tobytes(), np.asarray(val_idx).tobytes())
+        settings = task.Vectorized.settings(config.model)
+        with self._lock:  # one vectorization per fold, also when threads ask at once
+            kept = self._kept.get(fold)
+            if kept is None or kept[0] != settings:
+                self._kept.pop(fold, None)  # let the old one go before the new one is built
+                kept = settings, task.Vectorized.fit(config.model, [self.x[i] for i in train_idx],
+                                                     [self.x[i] for i in val_idx])
+                self._kept[fold] = kept
+            return kept[1]
 
     def clear(self) -> None:
         with self._lock:
@@ -64,8 +63,7 @@ class TextCVTask(StratifiedCVTask):
 
     def __init__(self, data: TextData):
         x, y = data.x_train, data.y_train
-        self.vectors = FoldVectors(x)
-        vectors = self.vectors
+        vectors = self.vectors = FoldVectors(x)
         super().__init__(y, lambda config, train_idx, val_idx, pool: task.TextFit(
             config, [], y[train_idx], None, y[val_idx], pool=pool,
             vectorized=vectors.get(config, train_idx, val_idx)))
