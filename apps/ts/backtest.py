@@ -28,7 +28,8 @@ from .model import MIN_TRAIN, MIN_VAL
 log = logging.getLogger(__name__)
 
 MODEL = "lstm"
-BASELINES = ("naive", "drift", "moving_average")
+BASELINES = ("naive", "seasonal_naive", "drift", "moving_average")
+SKILL_BASELINES = ("naive", "seasonal_naive", "drift")  # the LSTM's skill is against the best
 MIN_TEST = 10
 
 
@@ -49,6 +50,7 @@ class Backtest:
     interval_coverage: float | None
     interval_n: int
     mase_scale: float
+    seasonal_scale: float
     refits: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -59,7 +61,7 @@ def min_history(prep: Prepared, config: TsConfig) -> int:
     n = MIN_TRAIN + MIN_VAL + horizon - 1
     while n - max(MIN_VAL, int(round(n * share))) - (horizon - 1) < MIN_TRAIN:
         n += 1
-    return first_window_end(prep, config.model.lookback) + n - 1 + horizon
+    return max(first_window_end(prep, config.model.lookback) + n - 1 + horizon, prep.season)
 
 
 def plan_origins(prep: Prepared, config: TsConfig) -> tuple[np.ndarray, list[str]]:
@@ -84,6 +86,9 @@ def plan_origins(prep: Prepared, config: TsConfig) -> tuple[np.ndarray, list[str
 
 def baseline_paths(prep: Prepared, origins: np.ndarray, horizon: int, ma_window: int) -> dict[str, np.ndarray]:
     steps = np.arange(1, horizon + 1)[None, :]
+    m = prep.season
+    back = steps - m * np.ceil(steps / m).astype(int)  # the same point of the last observed season
+    seasonal = prep.y[origins[:, None] + back] - prep.y[origins][:, None]
     drift = (prep.y[origins] - prep.y[0]) / origins  # mean change per row up to the origin
     csum = np.concatenate([[0.0], np.cumsum(prep.level)])
     lo = np.maximum(origins + 1 - ma_window, 0)
@@ -91,6 +96,7 @@ def baseline_paths(prep: Prepared, origins: np.ndarray, horizon: int, ma_window:
     with np.errstate(invalid="ignore", divide="ignore"):
         ma_change = prep.to_y(moving) - prep.y[origins]
     return {"naive": np.zeros((len(origins), horizon)),
+            "seasonal_naive": seasonal,
             "drift": drift[:, None] * steps,
             "moving_average": np.repeat(ma_change[:, None], horizon, axis=1)}
 
@@ -123,7 +129,8 @@ def run_backtest(prep: Prepared, config: TsConfig,
     lower = prep.y[origins][:, None] + paths[MODEL] + zlo * scale
     upper = prep.y[origins][:, None] + paths[MODEL] + zhi * scale
     mase_scale = in_sample_naive_mae(prep, int(origins[0]), horizon)
-    metrics = score(prep, origins, paths, horizon, mase_scale)
+    seasonal_scale = in_sample_naive_mae(prep, int(origins[0]), prep.season)
+    metrics = score(prep, origins, paths, horizon, mase_scale, seasonal_scale)
     y_true = prep.y[origins + horizon]
     has = np.isfinite(lower[:, -1])
     covered = (lower[has, -1] <= y_true[has]) & (y_true[has] <= upper[has, -1])
@@ -131,11 +138,13 @@ def run_backtest(prep: Prepared, config: TsConfig,
     return Backtest(origins=origins, paths=paths, lower=lower, upper=upper, z=z, levels=levels,
                     metrics=metrics,
                     interval_coverage=coverage, interval_n=int(has.sum()), mase_scale=mase_scale,
+                    seasonal_scale=seasonal_scale,
                     refits=refits, notes=notes)
 
 
 def in_sample_naive_mae(prep: Prepared, first_origin: int, horizon: int) -> float:
-    """MAE of the naive h-step forecast on ``y`` over the rows before the test (MASE's scale)."""
+    """MAE of the naive h-step forecast on ``y`` over the rows before the test (MASE's scale);
+    with ``horizon`` = the season, seasonal naive's one-season MAE (seasonal MASE's scale)."""
     y = prep.y[:first_origin + 1]
     value = float(np.mean(np.abs(y[horizon:] - y[:-horizon])))
     if not value > 0:
@@ -144,7 +153,7 @@ def in_sample_naive_mae(prep: Prepared, first_origin: int, horizon: int) -> floa
 
 
 def score(prep: Prepared, origins: np.ndarray, paths: dict[str, np.ndarray], horizon: int,
-          mase_scale: float) -> dict[str, dict[str, Any]]:
+          mase_scale: float, seasonal_scale: float | None = None) -> dict[str, dict[str, Any]]:
     """Metrics at the last horizon step for every method; DM test of each against naive."""
     y0 = prep.y[origins]
     y_true = prep.y[origins + horizon]
@@ -156,9 +165,21 @@ def score(prep: Prepared, origins: np.ndarray, paths: dict[str, np.ndarray], hor
         with np.errstate(over="ignore", invalid="ignore"):
             level_fc = prep.to_level(y_fc)
         row = point_metrics(level_true, level_fc, y_true, y_fc, y0, mase_scale)
+        if seasonal_scale:
+            row["mase_seasonal"] = float(np.mean(np.abs(y_true - y_fc))) / seasonal_scale
         if name == "naive":
             row["dm_stat"], row["dm_p_value"] = None, None
         else:
             row["dm_stat"], row["dm_p_value"] = diebold_mariano(y_true - y_fc, naive_err, horizon)
         out[name] = row
     return out
+
+
+def skill_ratio(metrics: dict[str, dict[str, Any]]) -> tuple[float | None, str | None]:
+    """The LSTM's MASE over the best of naive, seasonal naive and drift (< 1: skill), and which."""
+    scores = {m: metrics[m]["mase"] for m in SKILL_BASELINES if metrics.get(m, {}).get("mase")}
+    lstm = metrics.get(MODEL, {}).get("mase")
+    if not scores or lstm is None:
+        return None, None
+    best = min(scores, key=lambda m: scores[m])
+    return float(lstm / scores[best]), best

@@ -8,12 +8,16 @@ from regapps.apps import commands as c
 from regapps.apps import options as o
 from regapps.apps.spaces import TS_SPACE
 
-app = typer.Typer(help="Stock-price forecasting: a stacked LSTM trained with Adam, judged by "
-                       "walk-forward backtests against naive, drift and moving-average baselines.",
+app = typer.Typer(help="Stock-price and weather forecasting: a stacked LSTM trained with Adam, "
+                       "judged by walk-forward backtests against naive, seasonal naive, drift and "
+                       "moving-average baselines.",
                   no_args_is_help=True)
 
 D, M, B = "Data", "Model", "Backtest"
-Source = Annotated[str | None, typer.Option("--source", help="yahoo (yfinance, cached; default), csv, or sample (offline: AAPL, IBM, MSFT, GOOG 2000-2013).", rich_help_panel=D)]
+Source = Annotated[str | None, typer.Option("--source", help="yahoo (yfinance, cached; default), csv, sample (offline prices: AAPL, IBM, MSFT, GOOG 2000-2013) or weather (offline Seattle weather, see --series).", rich_help_panel=D)]
+Series_ = Annotated[str | None, typer.Option("--series", help="Weather series: seattle-daily (2012-2015, target temp_max; also temp_min, precipitation, wind) or seattle-hourly (2010, temp).", rich_help_panel=D)]
+Season = Annotated[int | None, typer.Option("--season", help="Seasonal period in rows for seasonal naive (default: inferred from the timestamps: a day or week for hourly data, a week or year for daily).", rich_help_panel=D)]
+Features = Annotated[str | None, typer.Option("--features", help="Exogenous columns used as inputs, comma-separated, e.g. temp_min,precipitation,wind (their past values only).", rich_help_panel=D)]
 Ticker = Annotated[str | None, typer.Option("--ticker", help="Ticker symbol, e.g. AAPL.", rich_help_panel=D)]
 Csv = Annotated[str | None, typer.Option("--csv", help="CSV in Yahoo download format, or any dated series (with --date-col/--target-col).", rich_help_panel=D)]
 DateCol = Annotated[str | None, typer.Option("--date-col", help="Date column of --csv (default Date).", rich_help_panel=D)]
@@ -21,7 +25,7 @@ TargetCol = Annotated[str | None, typer.Option("--target-col", help="Target colu
 Start = Annotated[str | None, typer.Option("--start", help="First date kept, YYYY-MM-DD.", rich_help_panel=D)]
 End = Annotated[str | None, typer.Option("--end", help="Last date kept, YYYY-MM-DD.", rich_help_panel=D)]
 Interval = Annotated[str | None, typer.Option("--interval", help="yfinance bars: 1d, 1wk or 1mo.", rich_help_panel=D)]
-Transform = Annotated[str | None, typer.Option("--transform", help="auto, log (log returns) or diff (differences, for series with values <= 0).", rich_help_panel=D)]
+Transform = Annotated[str | None, typer.Option("--transform", help="auto (default: level for a mean-reverting series, log returns for a positive wandering one, else diff), log, diff, or level (differences with the level and calendar cycles as inputs).", rich_help_panel=D)]
 Lookback = Annotated[int | None, typer.Option("--lookback", help="Days of features per input window (default 30).", rich_help_panel=M)]
 Horizon = Annotated[int | None, typer.Option("--horizon", help="Steps ahead to forecast (default 1).", rich_help_panel=M)]
 Units = Annotated[int | None, typer.Option("--units", help="LSTM units per layer (default 32).", rich_help_panel=M)]
@@ -56,7 +60,8 @@ TS = c.AppCommands(
           c.Flag("csv", Csv, "data.csv"), c.Flag("date_col", DateCol, "data.date_col"),
           c.Flag("target_col", TargetCol, "data.target_col"), c.Flag("start", Start, "data.start"),
           c.Flag("end", End, "data.end"), c.Flag("interval", Interval, "data.interval"),
-          c.Flag("transform", Transform, "data.transform")),
+          c.Flag("transform", Transform, "data.transform"), c.Flag("series", Series_, "data.series"),
+          c.Flag("season", Season, "data.season"), c.Flag("features", Features, "data.features")),
     cv=_flags("lookback", "horizon", "test_size", "refit_every", table=MODEL),
     compare=_flags("lookback", "horizon", "test_size", table=MODEL),
     tensorflow_first=False, many_fits=True, adjust=_csv_means_source,

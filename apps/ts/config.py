@@ -17,8 +17,12 @@ TICKER_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=-]{0,19}$")
 
 
 class TsDataConfig(Section):
-    source: Literal["yahoo", "csv", "sample"] = Field(
-        "yahoo", description="yahoo (yfinance, cached), csv (--csv) or sample (offline, bundled)")
+    source: Literal["yahoo", "csv", "sample", "weather"] = Field(
+        "yahoo", description="yahoo (yfinance, cached), csv (--csv), sample (offline prices) or "
+                             "weather (offline Seattle weather, --series)")
+    series: Literal["seattle-daily", "seattle-hourly"] | None = Field(
+        None, description="weather series: seattle-daily (2012-2015: temp_max, temp_min, "
+                          "precipitation, wind) or seattle-hourly (2010: temp); default seattle-daily")
     ticker: str = Field("AAPL", description="ticker symbol (sample: AAPL, IBM, MSFT, GOOG)")
     csv: str | None = Field(None, description="CSV file: Yahoo download format or any dated series")
     date_col: str | None = Field(None, description="date column (default: Date)")
@@ -26,8 +30,14 @@ class TsDataConfig(Section):
     start: str | None = Field(None, description="first date kept (YYYY-MM-DD)")
     end: str | None = Field(None, description="last date kept (YYYY-MM-DD)")
     interval: Literal["1d", "1wk", "1mo"] = Field("1d", description="yfinance bar interval")
-    transform: Literal["auto", "log", "diff"] = Field(
-        "auto", description="target: log returns (log), differences (diff), auto = log when positive")
+    transform: Literal["auto", "log", "diff", "level"] = Field(
+        "auto", description="log returns (log), differences (diff), or differences with the level "
+                            "as an input (level, for mean-reverting series); auto chooses from "
+                            "the history before the test window")
+    season: int | None = Field(None, ge=2, le=100_000, description="seasonal period in rows for "
+                               "seasonal naive (default: inferred from the timestamps)")
+    features: list[str] = Field(default_factory=list, description="exogenous CSV columns used as "
+                                "inputs (their past values only)")
     refresh_hours: float = Field(24.0, ge=0, description="re-download a cached yfinance series older than this")
 
     @field_validator("ticker")
@@ -55,7 +65,18 @@ class TsDataConfig(Section):
             raise ValueError(f"start {self.start} must be before end {self.end}")
         if self.csv and "source" in self.model_fields_set and self.source != "csv":
             raise ValueError(f"--csv reads a file; it cannot be combined with --source {self.source}")
+        if self.series and self.source != "weather":
+            raise ValueError("--series names a weather series; use it with --source weather")
         return self
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _feature_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in (x.strip() for x in value.split(",")) if v]
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise ValueError("a feature column is named twice")
+        return value
 
 
 class TsModelConfig(Section):
@@ -67,6 +88,10 @@ class TsModelConfig(Section):
     loss: Literal["huber", "mse", "mae"] = Field("huber", description="loss on scaled returns")
     shrink: bool = Field(True, description="shrink forecasts toward the random walk by a factor "
                                            "fitted on the validation tail")
+    linear_skip: bool = Field(True, description="add a linear autoregressive path from the input "
+                                                "window to the output beside the LSTM")
+    cumulative: bool = Field(True, description="train on the cumulative change to each horizon "
+                                               "step (direct), not on one-step changes")
 
 
 class TsBacktestConfig(Section):

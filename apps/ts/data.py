@@ -40,12 +40,32 @@ SAMPLE = PackagedFile(
     binary=True,
 )
 SAMPLE_TICKERS = ("AAPL", "IBM", "MSFT", "GOOG")
+
+
+def _vega(member: str, sha256: str) -> PackagedFile:
+    return PackagedFile(requirement="vega_datasets==0.9.0", archive="vega_datasets-0.9.0-py3-none-any.whl",
+                        archive_sha256="3d7c63917be6ca9b154b565f4779a31fedce57b01b5b9d99d8a34a7608062a1d",
+                        members=(f"vega_datasets/_data/{member}",), sha256=sha256,
+                        cache_name=f"vega_datasets-0.9.0-{member}", binary=True)
+
+
+# name -> (packaged file, default target, what it is)
+WEATHER = {
+    "seattle-daily": (_vega("seattle-weather.csv", "62f0609f787158128aa2bd102967173a4953122dd4f872bf1d502cae1037df0b"),
+                      "temp_max", "daily Seattle weather 2012-2015 (vega_datasets 0.9.0, NOAA)"),
+    "seattle-hourly": (_vega("seattle-temps.csv", "c220666521ff4bec4ffb6f0d9acfdc5c1056564b1aad6f78d3b06aa0a0c8b085"),
+                       "temp", "hourly Seattle temperature 2010 (vega_datasets 0.9.0, NOAA)"),
+}
+WEATHER_HINT = ("the offline weather series (--source weather) are fetched from the package index "
+                "once, then cached; until then use --csv PATH --date-col D --target-col T with any "
+                "dated series (or point pip at a reachable index: PIP_INDEX_URL)")
 SAMPLE_HINT = ("the offline sample prices (--source sample) are fetched from the package index "
                "once, then cached; until then use --csv PATH with a Yahoo-format download or any "
                "dated series (or point pip at a reachable index: PIP_INDEX_URL)")
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
 MISSING_TOKENS = {"", "null", "nan", "na", "n/a", "none", "-"}
 COMPRESSED = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
+EXOG = "x:"  # frame columns holding --features inputs
 GAP_FACTOR = 10  # a gap this many times the median spacing (and over a week) is reported
 
 
@@ -67,6 +87,11 @@ class TsData:
     def values(self) -> np.ndarray:
         return self.frame["target"].to_numpy(dtype=np.float64)
 
+    @property
+    def exogenous(self) -> list[str]:
+        """The ``--features`` columns kept from the source, in the order given."""
+        return [c.removeprefix(EXOG) for c in self.frame.columns if c.startswith(EXOG)]
+
     def __len__(self) -> int:
         return len(self.frame)
 
@@ -82,19 +107,24 @@ def load_series(cfg: TsDataConfig, *, cache: Path | None = None) -> TsData:
     if cfg.csv is not None or cfg.source == "csv":
         if not cfg.csv:
             raise DataParameterError("source", "{param} csv needs {csv} PATH")
-        data = read_csv_series(Path(cfg.csv), date_col=cfg.date_col, target_col=cfg.target_col)
+        data = read_csv_series(Path(cfg.csv), date_col=cfg.date_col, target_col=cfg.target_col,
+                               features=cfg.features)
     elif cfg.source == "sample":
-        data = load_sample(cfg.ticker, root, target_col=cfg.target_col)
+        data = load_sample(cfg.ticker, root, target_col=cfg.target_col, features=cfg.features)
+    elif cfg.source == "weather":
+        data = load_weather(cfg.series or "seattle-daily", root, target_col=cfg.target_col,
+                            features=cfg.features)
     else:
         from .yahoo import load_yahoo
 
         raw = load_yahoo(cfg.ticker, cfg.interval, root, refresh_hours=cfg.refresh_hours)
         data = clean_frame(raw, f"yfinance {cfg.ticker} ({cfg.interval})", date_col="Date",
-                           target_col=cfg.target_col)
+                           target_col=cfg.target_col, features=cfg.features)
     return slice_dates(data, cfg.start, cfg.end)
 
 
-def load_sample(ticker: str, cache: Path, *, target_col: str | None = None) -> TsData:
+def load_sample(ticker: str, cache: Path, *, target_col: str | None = None,
+                features: list[str] | None = None) -> TsData:
     """Daily prices bundled in the pinned bokeh-sampledata wheel (Quandl WIKI, public domain)."""
     if ticker not in SAMPLE_TICKERS:
         raise DataError(f"the sample source has no ticker {ticker!r}; valid: {', '.join(SAMPLE_TICKERS)}")
@@ -102,11 +132,24 @@ def load_sample(ticker: str, cache: Path, *, target_col: str | None = None) -> T
     frame = pd.read_csv(path, compression="gzip", dtype=str, keep_default_na=False)
     frame = frame[frame["Ticker"] == ticker].drop(columns="Ticker")
     return clean_frame(frame, f"sample {ticker} (bokeh-sampledata 2026.1, Quandl WIKI)",
-                       date_col="Date", target_col=target_col)
+                       date_col="Date", target_col=target_col, features=features)
 
 
-def read_csv_series(path: Path, *, date_col: str | None = None,
-                    target_col: str | None = None) -> TsData:
+def load_weather(series: str, cache: Path, *, target_col: str | None = None,
+                 features: list[str] | None = None) -> TsData:
+    """Seattle weather from the pinned vega_datasets wheel: daily (2012-2015; temp_max,
+    temp_min, precipitation, wind; target temp_max) or hourly (2010; temp)."""
+    if series not in WEATHER:
+        raise DataError(f"no weather series {series!r}; valid: {', '.join(WEATHER)}")
+    spec, target, what = WEATHER[series]
+    path = fetch_packaged_file(spec, cache, hint=WEATHER_HINT)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return clean_frame(frame, f"weather {series}: {what}", date_col="date",
+                       target_col=target_col or target, features=features)
+
+
+def read_csv_series(path: Path, *, date_col: str | None = None, target_col: str | None = None,
+                    features: list[str] | None = None) -> TsData:
     """A Yahoo-format CSV (Date, Open, High, Low, Close, Adj Close, Volume) or any CSV with a
     date column and a numeric target column."""
     if not path.is_file():
@@ -122,7 +165,7 @@ def read_csv_series(path: Path, *, date_col: str | None = None,
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
     _refuse_cut_off(path, len(frame.columns))
-    return clean_frame(frame, str(path), date_col=date_col, target_col=target_col)
+    return clean_frame(frame, str(path), date_col=date_col, target_col=target_col, features=features)
 
 
 def _refuse_cut_off(path: Path, columns: int) -> None:
@@ -143,7 +186,7 @@ def _refuse_cut_off(path: Path, columns: int) -> None:
 
 
 def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
-                target_col: str | None = None) -> TsData:
+                target_col: str | None = None, features: list[str] | None = None) -> TsData:
     """Validate and normalise a raw string frame; see the module docstring for the policy."""
     columns = [str(c).strip() for c in raw.columns]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
@@ -159,6 +202,13 @@ def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
         wanted = target_col or "Adj Close or Close"
         raise DataError(f"{where} has no target column {wanted!r} (columns: "
                         f"{', '.join(columns[:12])}); pass --target-col")
+    for name in features or ():
+        if name not in raw.columns:
+            raise DataError(f"{where} has no feature column {name!r} (columns: "
+                            f"{', '.join(columns[:12])}); check --features")
+        if name in (target_name, date_name):
+            raise DataError(f"--features {name!r} is the {'target' if name == target_name else 'date'} "
+                            "column; the target's past is always an input")
     if len(raw) == 0:
         raise DataError(f"{where} has no rows")
     notes: list[str] = []
@@ -170,6 +220,8 @@ def clean_frame(raw: pd.DataFrame, where: str, *, date_col: str | None = None,
             frame[key] = _numeric(raw[name], where, name)
     if target_name == "Close":
         frame["close"] = frame["target"]
+    for name in features or ():
+        frame[EXOG + name] = _numeric(raw[name], where, name)
     frame.index.name = "date"
     duplicated = frame.index[frame.index.duplicated()]
     if len(duplicated):

@@ -3,7 +3,8 @@
 Every feature at row ``t`` uses rows ``<= t`` only (point-wise ratios and trailing windows), so
 one matrix serves every forecast origin; scaling is fitted per refit on the rows before the
 origin (:class:`Scaler`). The target is the change of ``y`` = log(price) (log returns) or of the
-raw value (differences, for series that are not strictly positive).
+raw value (``diff``; ``level`` adds the value itself and the calendar cycles as inputs, for a
+mean-reverting series); :mod:`.structure` chooses which from the history before the test window.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 import pandas as pd
 from regapps.shared.errors import DataParameterError
 
-from .data import TsData
+from .data import EXOG, TsData
+from .structure import Structure, calendar_inputs, describe
 
 ROLL = 20  # trailing window for realised volatility and the volume baseline
 EPS = 1e-12
@@ -27,9 +29,14 @@ class Prepared:
     ret: np.ndarray  # y[t] - y[t-1]; NaN at t = 0
     features: np.ndarray  # (N, F) float64, NaN where a trailing window is not yet full
     feature_names: list[str]
-    transform: str  # "log" or "diff"
+    transform: str  # "log", "diff" or "level"
     start: int  # first row where every feature is defined
     sigma: np.ndarray  # EWMA volatility of ret known at t (causal), NaN before it is defined
+    structure: Structure | None = None
+
+    @property
+    def season(self) -> int:
+        return self.structure.season if self.structure else 1
 
     def __len__(self) -> int:
         return len(self.y)
@@ -41,25 +48,27 @@ class Prepared:
         return np.log(level) if self.transform == "log" else level
 
 
-def choose_transform(values: np.ndarray, requested: str, where: str) -> str:
-    positive = bool(np.all(values > 0))
-    if requested == "log" and not positive:
-        raise DataParameterError("transform", "{where} has values <= 0, so log returns are undefined; use "
-                                 "{param} diff", where=where)
-    if requested == "auto":
-        return "log" if positive else "diff"
-    return requested
+def history_rows(n_rows: int, test_size: int, horizon: int) -> int:
+    """Rows before the backtest's test window (at least half the series), where the series'
+    structure is judged: the test window never informs the choice."""
+    return max(n_rows // 2, n_rows - test_size - horizon)
 
 
-def prepare(data: TsData, transform: str = "auto", ewma_lambda: float = 0.94) -> Prepared:
+def prepare(data: TsData, transform: str = "auto", ewma_lambda: float = 0.94, *,
+            season: int | None = None, history: int | None = None) -> Prepared:
     frame = data.frame
     level = data.values
-    kind = choose_transform(level, transform, data.source)
+    structure = describe(data.dates, level, history or len(level), transform=transform,
+                         season=season, where=data.source)
+    kind = structure.transform
     y = np.log(level) if kind == "log" else level.copy()
     ret = np.concatenate([[np.nan], np.diff(y)])
     cols: dict[str, np.ndarray] = {"return": ret}
     r = pd.Series(ret)
     cols["volatility_20"] = r.rolling(ROLL, min_periods=ROLL).std().to_numpy()
+    if kind == "level":
+        cols["level"] = level.copy()
+        cols.update(calendar_inputs(data.dates, structure.calendar))
     if kind == "log" and _positive(frame, "high", "low"):
         cols["log_high_low"] = np.log(frame["high"].to_numpy() / frame["low"].to_numpy())
     if kind == "log" and _positive(frame, "open", "close"):
@@ -68,6 +77,8 @@ def prepare(data: TsData, transform: str = "auto", ewma_lambda: float = 0.94) ->
             and (frame["volume"].to_numpy() >= 0).all():
         logv = pd.Series(np.log1p(frame["volume"].to_numpy()))
         cols["volume_vs_20d"] = (logv - logv.rolling(ROLL, min_periods=ROLL).mean()).to_numpy()
+    for name in data.exogenous:
+        cols[name] = frame[EXOG + name].to_numpy(dtype=np.float64)
     features = np.column_stack(list(cols.values())).astype(np.float64)
     finite = np.asarray(np.isfinite(features).all(axis=1))
     start = int(np.argmax(finite)) if finite.any() else len(y)
@@ -75,7 +86,7 @@ def prepare(data: TsData, transform: str = "auto", ewma_lambda: float = 0.94) ->
         features[~np.isfinite(features)] = 0.0
     return Prepared(dates=data.dates, level=level, y=y, ret=ret, features=features,
                     feature_names=list(cols), transform=kind, start=start,
-                    sigma=ewma_sigma(ret, ewma_lambda))
+                    sigma=ewma_sigma(ret, ewma_lambda), structure=structure)
 
 
 def _positive(frame: pd.DataFrame, *names: str) -> bool:

@@ -50,6 +50,11 @@ def build_lstm(lookback: int, n_features: int, config: TsConfig) -> keras.Model:
     outputs = keras.layers.Dense(m.horizon, kernel_initializer="zeros", dtype="float32",
                                  kernel_regularizer=kernel_regularizer(reg.l1, reg.l2),
                                  name="returns")(x)
+    if m.linear_skip:  # LSTNet's autoregressive component: a linear model of the window
+        flat = keras.layers.Flatten(name="window_flat")(inputs)
+        linear = keras.layers.Dense(m.horizon, kernel_initializer="zeros", dtype="float32",
+                                    name="linear_skip")(flat)
+        outputs = keras.layers.Add(name="forecast")([outputs, linear])
     return keras.Model(inputs, outputs, name="stacked_lstm")
 
 
@@ -84,6 +89,7 @@ class LstmForecaster:
     scaler: Scaler | None = None
     alpha: float = 1.0
     info: dict[str, Any] = field(default_factory=dict)
+    info_ridge: dict[str, Any] = field(default_factory=dict)
     fit_result: Any = None
 
     def fit(self, prep: Prepared, origin: int, *, run_dir: Path | None = None) -> dict[str, Any]:
@@ -97,8 +103,8 @@ class LstmForecaster:
         self.scaler = Scaler.fit(prep, origin)
         scaled = self.scaler.features(prep)
         scale = self.scaler.target_scale
-        x_tr, y_tr = windows(scaled, train_ends, lookback), targets(prep.ret, train_ends, horizon) / scale
-        x_va, y_va = windows(scaled, val_ends, lookback), targets(prep.ret, val_ends, horizon) / scale
+        x_tr, y_tr = windows(scaled, train_ends, lookback), self._targets(prep, train_ends) / scale
+        x_va, y_va = windows(scaled, val_ends, lookback), self._targets(prep, val_ends) / scale
         seed = cfg.training.seed
         set_seed(seed)
         batch = cfg.training.batch_size
@@ -106,6 +112,8 @@ class LstmForecaster:
                     .shuffle(len(x_tr), seed=seed, reshuffle_each_iteration=True).batch(batch))
         with training_scope(cfg.training):
             self.model = build_lstm(lookback, scaled.shape[1], cfg)
+            if cfg.model.linear_skip:
+                self.info_ridge = warm_start_linear(self.model, x_tr, y_tr)
             self.fit_result = fit(self.model, train_ds, (x_va, y_va.astype(np.float32)), config=cfg,
                                   steps_per_epoch=-(-len(x_tr) // batch), loss=_loss(cfg.model.loss),
                                   metrics=["mae"], run_dir=run_dir, verbose=self.verbose)
@@ -113,6 +121,7 @@ class LstmForecaster:
         self.alpha = shrink_factor(p_va, y_va) if cfg.model.shrink else 1.0
         self.info = {"origin": str(prep.dates[origin].date()), "n_train": int(len(train_ends)),
                      "n_validation": int(len(val_ends)), "alpha": round(self.alpha, 4),
+                     **self.info_ridge,
                      **self.fit_result.summary()}
         log.info("fit at %s: %d+%d windows, %d epochs (best %d), shrink %.2f, %.0f s",
                  self.info["origin"], len(train_ends), len(val_ends),
@@ -120,14 +129,39 @@ class LstmForecaster:
                  self.fit_result.seconds)
         return self.info
 
+    def _targets(self, prep: Prepared, ends: np.ndarray) -> np.ndarray:
+        """What the network learns: the change to each horizon step (cumulative) or each step's."""
+        steps = targets(prep.ret, ends, self.config.model.horizon)
+        return np.cumsum(steps, axis=1) if self.config.model.cumulative else steps
+
     def _raw(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype=np.float64)
 
     def predict(self, prep: Prepared, origins: np.ndarray) -> np.ndarray:
+        """Forecast one-step changes (n, H) of ``y`` from each origin."""
         if self.model is None or self.scaler is None:
             raise RuntimeError("fit the forecaster first")
         x = windows(self.scaler.features(prep), origins, self.config.model.lookback)
-        return self._raw(x) * self.alpha * self.scaler.target_scale
+        out = self._raw(x) * self.alpha * self.scaler.target_scale
+        return np.diff(out, axis=1, prepend=0.0) if self.config.model.cumulative else out
+
+
+RIDGE_ALPHAS = np.logspace(-3, 5, 17)
+
+
+def warm_start_linear(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Start the linear path at the ridge regression of the targets on the flattened training
+    windows (penalty by efficient leave-one-out over ``RIDGE_ALPHAS``), so Adam starts from the
+    best linear autoregression instead of having to find it: a near-deterministic cycle needs
+    precise coefficients that a few hundred Adam steps from zero never reach."""
+    from sklearn.linear_model import RidgeCV
+
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(flat, y)
+    coef = np.atleast_2d(ridge.coef_)  # (H, L*F)
+    layer = model.get_layer("linear_skip")
+    layer.set_weights([coef.T.astype(np.float32), np.atleast_1d(ridge.intercept_).astype(np.float32)])
+    return {"ridge_alpha": float(ridge.alpha_)}
 
 
 def shrink_factor(pred: np.ndarray, actual: np.ndarray) -> float:

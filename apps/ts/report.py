@@ -11,7 +11,8 @@ from .config import TsConfig
 from .data import TsData
 from .features import Prepared
 
-COLUMNS = ["method", "mae", "rmse", "mape", "mase", "directional_accuracy", "directional_p_value",
+COLUMNS = ["method", "mae", "rmse", "mape", "mase", "mase_seasonal", "directional_accuracy",
+           "directional_p_value",
            "dm_stat", "dm_p_value", "n"]
 
 
@@ -21,11 +22,12 @@ def metric_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]
 
 def text_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
     """A fixed-width table for the terminal (and the bench)."""
-    head = f"{'method':<15}{'MAE':>10}{'RMSE':>10}{'MAPE%':>8}{'MASE':>8}{'dir.acc':>9}{'p(dir)':>8}{'DM p':>8}"
+    head = (f"{'method':<15}{'MAE':>10}{'RMSE':>10}{'MAPE%':>8}{'MASE':>8}{'sMASE':>8}{'dir.acc':>9}"
+            f"{'p(dir)':>8}{'DM p':>8}")
     lines = [head, "-" * len(head)]
     for name, r in metrics.items():
         lines.append(f"{name:<15}{_f(r.get('mae'), 10, 4)}{_f(r.get('rmse'), 10, 4)}"
-                     f"{_f(r.get('mape'), 8, 3)}{_f(r.get('mase'), 8, 4)}"
+                     f"{_f(r.get('mape'), 8, 3)}{_f(r.get('mase'), 8, 4)}{_f(r.get('mase_seasonal'), 8, 4)}"
                      f"{_f(r.get('directional_accuracy'), 9, 3)}{_f(r.get('directional_p_value'), 8, 3)}"
                      f"{_f(r.get('dm_p_value'), 8, 3)}")
     return "\n".join(lines)
@@ -47,17 +49,25 @@ def backtest_report(config: TsConfig, data: TsData, prep: Prepared, bt: Backtest
                     result: Mapping[str, Any]) -> Report:
     lstm, naive = result["metrics"]["lstm"], result["metrics"]["naive"]
     cov = result["interval_coverage"]
+    st = prep.structure
+    structure = (f"Transform {prep.transform}: {st.transform_reason}. Season {st.season}: "
+                 f"{st.season_reason}." if st else "")
+    ratio = result.get("skill_ratio")
+    skill = ("" if ratio is None else f" LSTM MASE / best of naive, seasonal naive and drift "
+             f"({result['best_baseline']}): {ratio:.3f}.")
     summary = (
         f"Walk-forward backtest on {data.source} ({len(prep)} rows, target {data.target_name!r}, "
         f"{prep.transform} transform): {result['n_test']} origins, {config.model.horizon}-step "
         f"forecasts for {result['test_start']} to {result['test_end']}, expanding window, refit "
         f"every {config.backtest.refit_every} origins ({len(bt.refits)} fits). LSTM MASE "
-        f"{_num(lstm['mase'])} vs naive {_num(naive['mase'])} (DM p = {_num(lstm['dm_p_value'])}). "
+        f"{_num(lstm['mase'])} vs naive {_num(naive['mase'])} (DM p = {_num(lstm['dm_p_value'])}).{skill} "
         f"{config.backtest.interval_level:.0%} interval coverage: "
         f"{'n/a' if cov is None else f'{cov:.3f}'} over {result['interval_n']} origins.")
     shrink = ("Shrink factors toward the random walk per fit (0 = random walk, 1 = raw network): "
               + ", ".join(str(r.get("alpha")) for r in bt.refits) + ".")
     rep = Report(f"ts backtest: {data.source}").section("Summary").text(summary).text(shrink)
+    if structure:
+        rep.text(structure)
     for note in result["notes"]:
         rep.text(note)
     rep.section("Metrics").table(metric_rows(result["metrics"]), COLUMNS)

@@ -19,10 +19,10 @@ from regapps.shared.modelio import save_model
 from regapps.shared.runs import Run
 
 from . import plots
-from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest
+from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest, skill_ratio
 from .config import TsConfig
 from .data import TsData, load_series
-from .features import Prepared, prepare
+from .features import Prepared, history_rows, prepare
 from .metrics import final_bands
 from .model import LstmForecaster
 from .report import backtest_report, forecast_report, metric_rows
@@ -70,7 +70,9 @@ def load_prepared(config: TsConfig) -> Series:
     from regapps.shared.environment import ensure_tensorflow
 
     data = load_series(config.data)
-    prep = prepare(data, config.data.transform, config.backtest.ewma_lambda)
+    history = history_rows(len(data), config.backtest.test_size, config.model.horizon)
+    prep = prepare(data, config.data.transform, config.backtest.ewma_lambda,
+                   season=config.data.season, history=history)
     try:
         plan_origins(prep, config)
     except DataError as exc:
@@ -217,6 +219,7 @@ def future_dates(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
 
 
 def _backtest_summary(config: TsConfig, bt: Backtest, prep: Prepared, data: TsData) -> dict[str, Any]:
+    ratio, best = skill_ratio(bt.metrics)
     return {"metrics": bt.metrics, "interval_coverage": bt.interval_coverage,
             "interval_level": config.backtest.interval_level, "interval_n": bt.interval_n,
             "interval_method": INTERVAL_METHOD.format(lam=config.backtest.ewma_lambda,
@@ -224,8 +227,13 @@ def _backtest_summary(config: TsConfig, bt: Backtest, prep: Prepared, data: TsDa
             "horizon": config.model.horizon, "n_test": int(len(bt.origins)),
             "test_start": str(prep.dates[bt.origins[0]].date()),
             "test_end": str(prep.dates[bt.origins[-1] + config.model.horizon].date()),
-            "mase_scale": bt.mase_scale,
-            "mase_note": "MASE on log prices (y), scaled by the in-sample naive MAE at the same horizon",
+            "mase_scale": bt.mase_scale, "season": prep.season, "transform": prep.transform,
+            "skill_ratio": ratio, "best_baseline": best,
+            "mase_note": (f"MASE on {'log values' if prep.transform == 'log' else 'values'} (y), "
+                          "scaled by the in-sample naive MAE at the same horizon; mase_seasonal "
+                          f"by the in-sample seasonal-naive MAE (season {prep.season}); "
+                          "skill_ratio: the LSTM's MASE over the best of naive, seasonal naive "
+                          "and drift"),
             "refits": bt.refits, "notes": data.notes + bt.notes}
 
 
@@ -247,7 +255,7 @@ def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, da
 
 def _run_name(config: TsConfig, data: TsData) -> str:
     d = config.data
-    base = Path(d.csv).stem if d.csv else d.ticker
+    base = Path(d.csv).stem if d.csv else (d.series or "seattle-daily") if d.source == "weather" else d.ticker
     return f"{base}-h{config.model.horizon}"
 
 
@@ -255,6 +263,12 @@ def _meta(data: TsData, prep: Prepared, config: TsConfig) -> dict[str, Any]:
     return {"app": APP, "created": datetime.now().isoformat(timespec="seconds"),
             "versions": versions(), "seed": config.training.seed, "data_source": data.source,
             "data_sha256": data.checksum(), "target_column": data.target_name,
-            "transform": prep.transform, "features": prep.feature_names, "n_rows": len(prep),
+            "transform": prep.transform, "transform_reason": _reason(prep, "transform"),
+            "season": prep.season, "season_reason": _reason(prep, "season"),
+            "features": prep.feature_names, "n_rows": len(prep),
             "first_date": str(prep.dates[0].date()), "last_date": str(prep.dates[-1].date()),
             "notes": data.notes}
+
+
+def _reason(prep: Prepared, what: str) -> str | None:
+    return getattr(prep.structure, f"{what}_reason") if prep.structure else None

@@ -44,10 +44,13 @@ def test_scaler_is_fitted_inside_the_fold() -> None:
 
 @pytest.mark.slow
 def test_ts_cv_prefers_a_trainable_model(tmp_path: Path) -> None:
+    """Without the ridge-started linear path (which alone captures AR(1) returns), a learning
+    rate that trains must win over one that leaves the network at its random-walk start."""
     path = write_csv(tmp_path / "ar.csv", price_frame(ar1_returns(2000, 0.7, seed=2), ohlcv=True))
     result = main_json("ts", "cv", "--csv", str(path), "--grid", "learning_rate=3e-3,1e-7",
                        "--folds", "2", "--epochs", "8", "--test-size", "100", "--set", "model.shrink=false",
-                       "--set", "training.batch_size=64", "--runs-dir", str(tmp_path / "runs"), "--json")
+                       "--set", "model.linear_skip=false", "--set", "training.batch_size=64",
+                       "--runs-dir", str(tmp_path / "runs"), "--json")
     assert result["best"]["params"]["optimizer.learning_rate"] == 3e-3
     assert result["best"]["metric"] == "mase" and result["best"]["score"] < 0.95
     with open(Path(result["run_dir"]) / "summary.csv", newline="") as handle:

@@ -44,3 +44,23 @@ def series(returns: np.ndarray, **kwargs: object) -> TsData:
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     frame.to_csv(path, index=False)
     return path
+
+
+def seasonal_frame(n: int, *, freq: str = "h", period: int = 24, amplitude: float = 8.0,
+                   phi: float = 0.9, noise: float = 0.5, base: float = 50.0, seed: int = 0,
+                   exogenous: bool = False) -> pd.DataFrame:
+    """A temperature-like series (strings, ``date,temp``): a cycle of ``period`` rows whose
+    amplitude drifts slowly, plus AR(1) weather noise; with ``exogenous``, a column ``lead``
+    that moves the next row's temperature (so only a model that reads it can use it)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    amp = amplitude * (1 + 0.3 * np.sin(2 * np.pi * t / (period * 60)))
+    noise_ar = ar1_returns(n, phi, noise, seed=seed + 1)
+    temp = base + amp * np.sin(2 * np.pi * t / period) + noise_ar
+    frame = pd.DataFrame({"date": pd.date_range("2010-01-01", periods=n, freq=freq).strftime("%Y-%m-%d %H:%M")})
+    if exogenous:
+        lead = rng.normal(0, 1, n)
+        temp[1:] += 2.0 * lead[:-1]
+        frame["lead"] = lead
+    frame["temp"] = temp
+    return frame.astype(str)

@@ -157,8 +157,9 @@ def test_shrink_factor() -> None:
 
 
 def test_series_with_values_below_zero_backtests_on_differences() -> None:
-    """A weather-like series (a seasonal sine plus noise, crossing zero) takes the diff path:
-    MASE is the classic one on the raw scale and MAPE skips exact zeros."""
+    """A weather-like series (a seasonal sine plus noise, crossing zero): auto sees it revert
+    to its seasonal mean and models its level; on the diff path MASE is the classic one on the
+    raw scale and MAPE skips exact zeros."""
     import pandas as pd
     from regapps.apps.ts.data import clean_frame
 
@@ -167,7 +168,12 @@ def test_series_with_values_below_zero_backtests_on_differences() -> None:
     temp[100] = 0.0
     frame = pd.DataFrame({"day": pd.date_range("2001-01-01", periods=len(t)).strftime("%Y-%m-%d"),
                           "temp": temp}).astype(str)
-    prep = prepare(clean_frame(frame, "weather", date_col="day", target_col="temp"))
+    data = clean_frame(frame, "weather", date_col="day", target_col="temp")
+    auto = prepare(data)
+    assert auto.transform == "level" and "variance ratio" in auto.structure.transform_reason
+    assert auto.feature_names[:3] == ["return", "volatility_20", "level"]
+    assert {"day_of_year_sin", "day_of_year_cos"} <= set(auto.feature_names)
+    prep = prepare(data, "diff")
     assert prep.transform == "diff" and prep.feature_names == ["return", "volatility_20"]
     cfg = _config(**{"backtest.test_size": 300, "backtest.refit_every": 300})
     bt = run_backtest(prep, cfg, lambda: ZeroForecaster(1))

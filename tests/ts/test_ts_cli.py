@@ -62,7 +62,7 @@ def test_bad_csv_files(cli: Any, tmp_path: Path) -> None:
 
 
 def _finite_metrics(metrics: dict[str, Any]) -> None:
-    assert set(metrics) == {"lstm", "naive", "drift", "moving_average"}
+    assert set(metrics) == {"lstm", "naive", "seasonal_naive", "drift", "moving_average"}
     for name, row in metrics.items():
         for key in ("mae", "rmse", "mape", "mase"):
             assert isinstance(row[key], float) and math.isfinite(row[key]) and row[key] > 0, (name, key)
