@@ -73,6 +73,8 @@ LOADERS = {
                             ("vaderSentiment==3.3.2", "rt-snippets", "--csv", "--data-dir")),
     "pkgdata-ts-sample": (["ts", "backtest", "--source", "sample", "--ticker", "IBM"], None,
                           ("bokeh-sampledata==2026.1", "--source sample", "--csv")),
+    "pkgdata-ts-weather": (["ts", "backtest", "--source", "weather", "--series", "seattle-hourly"], None,
+                           ("vega_datasets==0.9.0", "--source weather", "--csv")),
 }
 
 
@@ -94,14 +96,17 @@ def test_loader_fails_fast_when_unreachable(loader: str, offline: str, cli: Any,
 def _packaged(which: str) -> tuple[Any, Any, list[str]]:
     """(spec, loader(cache) -> data with .checksum(), CLI argv) of a registry-packaged dataset."""
     from regapps.apps.text.data import RT_SNIPPETS, load_rt_snippets
-    from regapps.apps.ts.data import SAMPLE, load_sample
+    from regapps.apps.ts.data import SAMPLE, WEATHER, load_sample, load_weather
 
     if which == "rt-snippets":
         return RT_SNIPPETS, load_rt_snippets, ["text", "train", "--dataset", "rt-snippets"]
+    if which == "ts-weather":
+        return (WEATHER["seattle-daily"][0], lambda cache: load_weather("seattle-daily", cache),
+                ["ts", "backtest", "--source", "weather"])
     return SAMPLE, lambda cache: load_sample("IBM", cache), ["ts", "backtest", "--source", "sample", "--ticker", "IBM"]
 
 
-@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample"])
+@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample", "ts-weather"])
 def test_damaged_cached_download_is_fetched_again(which: str, tmp_path: Path) -> None:
     from regapps.shared.pkgdata import sha256_file
 
@@ -115,7 +120,7 @@ def test_damaged_cached_download_is_fetched_again(which: str, tmp_path: Path) ->
         assert sha256_file(cached) == spec.sha256
 
 
-@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample"])
+@pytest.mark.parametrize("which", ["rt-snippets", "ts-sample", "ts-weather"])
 def test_damaged_cached_download_offline_is_a_clear_error(which: str, offline: str, cli: Any, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGAPPS_NET_TIMEOUT", "1")  # the timing is tested above

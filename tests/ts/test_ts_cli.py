@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ..helpers import assert_one_error, modules_imported_by
-from .synth import ar1_returns, price_frame, write_csv
+from .synth import ar1_returns, price_frame, seasonal_frame, write_csv
 
 FAST = ["--lookback", "10", "--units", "8", "--layers", "1", "--epochs", "3", "--batch-size", "128"]
 
@@ -33,6 +33,10 @@ def test_help_does_not_import_tensorflow() -> None:
     (["--interval-level", "1.5"], ["backtest.interval_level"]),
     (["--source", "sample", "--ticker", "TSLA"], ["no ticker 'TSLA'"]),
     (["--source", "csv"], ["--csv PATH"]),
+    (["--series", "seattle-daily"], ["--series names a weather series", "--source weather"]),
+    (["--source", "weather", "--series", "paris"], ["data.series"]),
+    (["--season", "1"], ["data.season=1"]),
+    (["--features", "a,a"], ["named twice"]),
 ])
 def test_bad_flags(cli: Any, args: list[str], needles: list[str], tmp_path: Path) -> None:
     for command in ("backtest", "forecast"):
@@ -58,6 +62,13 @@ def test_bad_csv_files(cli: Any, tmp_path: Path) -> None:
     assert_one_error(cli("ts", "backtest", "--csv", str(short), "--lookback", "60",
                         "--runs-dir", str(tmp_path)), "has 30 rows", "lookback 60")
     assert_one_error(cli("ts", "forecast", "--csv", str(tmp_path / "missing.csv")), "not found")
+    hourly = write_csv(tmp_path / "hourly.csv", seasonal_frame(600, exogenous=True))
+    base = ["--csv", str(hourly), "--date-col", "date", "--target-col", "temp", "--runs-dir", str(tmp_path)]
+    assert_one_error(cli("ts", "backtest", *base, "--features", "lead,wind"),
+                     "no feature column 'wind'", "--features")
+    assert_one_error(cli("ts", "backtest", *base, "--season", "500"),
+                     "--season 500 is longer than half", "rows before the test window")
+    assert_one_error(cli("ts", "cv", *base, "--features", "temp"), "is the target column")
     assert not (tmp_path / "ts").exists()
 
 
@@ -121,3 +132,21 @@ def test_csv_forecast_end_to_end(cli: Any, tmp_path: Path) -> None:
                 "--refit-every", "60", *FAST, "--runs-dir", str(tmp_path))
     assert human.code == 0 and "backtest MASE: lstm" in human.stdout
     assert len(human.stdout.strip().splitlines()) == 2 + 2 + 1
+
+
+@pytest.mark.slow
+def test_weather_backtest_end_to_end(cli: Any, tmp_path: Path) -> None:
+    """The offline hourly weather: judged mean-reverting with a daily season, modelled on its
+    level with the time of day, and scored against seasonal naive too."""
+    result = cli("ts", "backtest", "--source", "weather", "--series", "seattle-hourly", "--horizon", "24",
+                 "--test-size", "48", "--refit-every", "48", "--epochs", "2", "--units", "8",
+                 "--runs-dir", str(tmp_path), "--json")
+    assert result.code == 0, result.stderr
+    out = json.loads(result.stdout)
+    _finite_metrics(out["metrics"])
+    assert out["transform"] == "level" and out["season"] == 24
+    assert out["metrics"]["seasonal_naive"]["mase_seasonal"] > 0 and out["best_baseline"] in out["metrics"]
+    assert out["test_end"] == "2010-12-31"
+    meta = json.loads((Path(out["run_dir"]) / "config.json").read_text())["meta"]
+    assert "time_of_day_sin" in meta["features"] and "mean-reverting" in meta["transform_reason"]
+    assert "Transform level" in (Path(out["run_dir"]) / "report.md").read_text()

@@ -89,3 +89,26 @@ def test_no_look_ahead() -> None:
     # the perturbation is real: later forecasts (same fit, later inputs) do change
     assert not np.array_equal(base.paths["lstm"][cut + 1:], changed.paths["lstm"][cut + 1:])
     assert not np.array_equal(base.paths["drift"][cut + 1:], changed.paths["drift"][cut + 1:])
+
+
+def test_lstm_beats_seasonal_naive_on_a_seasonal_series() -> None:
+    """Hourly temperatures: a daily cycle whose amplitude drifts plus AR(1) weather. Seasonal
+    naive repeats yesterday; the model, on the level with the time of day, must do clearly
+    better than the best of naive, seasonal naive and drift at 24 hours ahead."""
+    from regapps.apps.ts.backtest import skill_ratio
+    from regapps.apps.ts.data import clean_frame
+
+    from .synth import seasonal_frame
+
+    data = clean_frame(seasonal_frame(2400, seed=4), "hourly", date_col="date", target_col="temp")
+    cfg = _config(**{"model.horizon": 24, "model.lookback": 30, "backtest.test_size": 300,
+                     "backtest.refit_every": 300})
+    prep = prepare(data, history=2400 - 300 - 24)
+    assert prep.transform == "level" and prep.season == 24
+    bt = run_backtest(prep, cfg, lambda: LstmForecaster(cfg))
+    ratio, best = skill_ratio(bt.metrics)
+    print({m: round(v["mase"], 4) for m, v in bt.metrics.items()}, ratio)
+    # at 24 hours ahead naive and seasonal naive both repeat the value of 24 hours before
+    assert bt.metrics["naive"]["mase"] == pytest.approx(bt.metrics["seasonal_naive"]["mase"])
+    assert best in ("naive", "seasonal_naive") and ratio is not None and ratio < 0.85
+    assert bt.metrics["lstm"]["mase_seasonal"] < 0.85 * bt.metrics["seasonal_naive"]["mase_seasonal"]
