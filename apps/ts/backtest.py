@@ -17,13 +17,15 @@ from regapps.shared.errors import DataError
 
 from .config import TsConfig
 from .features import Prepared, first_window_end
-from .metrics import (
-    diebold_mariano,
-    point_metrics,
-    standardized_residuals,
-    walk_forward_bands,
-)
+from .metrics import diebold_mariano, point_metrics
 from .model import MIN_TRAIN, MIN_VAL
+from .probabilistic import (
+    Distribution,
+    garch_method,
+    historical_method,
+    scaled_residual_method,
+    score_distributions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ MODEL = "lstm"
 BASELINES = ("naive", "seasonal_naive", "drift", "moving_average")
 SKILL_BASELINES = ("naive", "seasonal_naive", "drift")  # the LSTM's skill is against the best
 MIN_TEST = 10
+ROLL_START = 21  # the first row with an EWMA volatility (features.ROLL + 1)
 
 
 class Forecaster(Protocol):
@@ -53,6 +56,8 @@ class Backtest:
     seasonal_scale: float
     refits: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    probabilistic: dict[str, Any] = field(default_factory=dict)
 
 
 def min_history(prep: Prepared, config: TsConfig) -> int:
@@ -101,16 +106,30 @@ def baseline_paths(prep: Prepared, origins: np.ndarray, horizon: int, ma_window:
             "moving_average": np.repeat(ma_change[:, None], horizon, axis=1)}
 
 
+@dataclass
+class WalkForward:
+    steps: np.ndarray  # (n, H) forecast one-step changes from each origin
+    refits: list[dict[str, Any]]
+    scale: np.ndarray | None = None  # (n, H) scale of the cumulative changes (scale model)
+    val_z: np.ndarray | None = None  # the first fit's standardized validation residuals
+
+
 def walk_forward(prep: Prepared, origins: np.ndarray, refit_every: int,
-                 make_forecaster: Callable[[], Forecaster]) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Per-step forecast changes (n, H) from each origin, refitting every ``refit_every`` origins."""
-    blocks, refits = [], []
+                 make_forecaster: Callable[[], Forecaster]) -> WalkForward:
+    """Forecasts from each origin, refitting every ``refit_every`` origins, with the
+    forecaster's scales of the cumulative changes when it has a scale model."""
+    blocks, scales, refits, val_z = [], [], [], None
     for start in range(0, len(origins), refit_every):
         block = origins[start:start + refit_every]
         forecaster = make_forecaster()
         refits.append(forecaster.fit(prep, int(block[0])))
         blocks.append(forecaster.predict(prep, block))
-    return np.concatenate(blocks, axis=0), refits
+        if getattr(forecaster, "scale_model", None) is not None:
+            scales.append(forecaster.predict_scale(prep, block))  # type: ignore[attr-defined]
+            if val_z is None:
+                val_z = forecaster.val_z  # type: ignore[attr-defined]
+    scale = np.concatenate(scales, axis=0) if len(scales) == len(blocks) else None
+    return WalkForward(np.concatenate(blocks, axis=0), refits, scale, val_z if scale is not None else None)
 
 
 def run_backtest(prep: Prepared, config: TsConfig,
@@ -120,14 +139,13 @@ def run_backtest(prep: Prepared, config: TsConfig,
     horizon = m.horizon
     log.info("walk-forward: %d origins from %s to %s, refit every %d", len(origins),
              prep.dates[origins[0]].date(), prep.dates[origins[-1]].date(), b.refit_every)
-    steps_fc, refits = walk_forward(prep, origins, b.refit_every, make_forecaster)
-    paths = {MODEL: np.cumsum(steps_fc, axis=1),
+    wf = walk_forward(prep, origins, b.refit_every, make_forecaster)
+    refits = wf.refits
+    paths = {MODEL: np.cumsum(wf.steps, axis=1),
              **baseline_paths(prep, origins, horizon, b.ma_window)}
-    z = standardized_residuals(prep.y, origins, paths[MODEL], prep.sigma)
-    zlo, zhi, levels = walk_forward_bands(z, b.interval_level, b.min_residuals, b.adapt_rate)
-    scale = prep.sigma[origins][:, None] * np.sqrt(np.arange(1, horizon + 1))[None, :]
-    lower = prep.y[origins][:, None] + paths[MODEL] + zlo * scale
-    upper = prep.y[origins][:, None] + paths[MODEL] + zhi * scale
+    dists = distributions(prep, origins, paths[MODEL], wf, config, notes)
+    ewma = dists["ewma"]
+    lower, upper, z, levels = ewma.lower, ewma.upper, ewma.info["z"], ewma.info["levels"]
     mase_scale = in_sample_naive_mae(prep, int(origins[0]), horizon)
     seasonal_scale = in_sample_naive_mae(prep, int(origins[0]), prep.season)
     metrics = score(prep, origins, paths, horizon, mase_scale, seasonal_scale)
@@ -138,8 +156,44 @@ def run_backtest(prep: Prepared, config: TsConfig,
     return Backtest(origins=origins, paths=paths, lower=lower, upper=upper, z=z, levels=levels,
                     metrics=metrics,
                     interval_coverage=coverage, interval_n=int(has.sum()), mase_scale=mase_scale,
-                    seasonal_scale=seasonal_scale,
-                    refits=refits, notes=notes)
+                    seasonal_scale=seasonal_scale, refits=refits, notes=notes, distributions=dists,
+                    probabilistic=score_distributions(prep, origins, dists, b.interval_level,
+                                                      np.asarray(b.quantiles)))
+
+
+def ewma_prefix(prep: Prepared, first_origin: int, horizon: int, val_z: np.ndarray | None) -> np.ndarray | None:
+    """The EWMA method's residuals known before the first origin, as many as the LSTM's
+    validation residuals (so both start from an equal pool): naive's changes over the EWMA
+    volatility at the rows whose ``horizon`` steps end by the first origin."""
+    if val_z is None:
+        return None
+    steps = np.arange(1, horizon + 1)
+    ends = np.arange(max(ROLL_START, first_origin - horizon - len(val_z) + 1), first_origin - horizon + 1)
+    if len(ends) == 0:
+        return None
+    change = prep.y[ends[:, None] + steps[None, :]] - prep.y[ends][:, None]
+    return change / (prep.sigma[ends][:, None] * np.sqrt(steps)[None, :])
+
+
+def distributions(prep: Prepared, origins: np.ndarray, path: np.ndarray, wf: WalkForward,
+                  config: TsConfig, notes: list[str]) -> dict[str, Distribution]:
+    """Every method's distribution forecast (:mod:`.probabilistic`) around the LSTM's path."""
+    b, horizon = config.backtest, config.model.horizon
+    taus = np.asarray(b.quantiles)
+    ewma_scale = prep.sigma[origins][:, None] * np.sqrt(np.arange(1, horizon + 1))[None, :]
+    out: dict[str, Distribution] = {}
+    if wf.scale is not None:
+        out["lstm"] = scaled_residual_method(prep, origins, path, wf.scale, b.interval_level,
+                                             b.min_residuals, b.adapt_rate, wf.val_z, taus)
+    out["ewma"] = scaled_residual_method(prep, origins, path, ewma_scale, b.interval_level,
+                                         b.min_residuals, b.adapt_rate,
+                                         ewma_prefix(prep, int(origins[0]), horizon, wf.val_z), taus)
+    try:
+        out["garch"] = garch_method(prep, origins, horizon, b.interval_level, b.refit_every, taus)
+    except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # arch's optimiser gave up
+        notes.append(f"GARCH(1,1) could not be fitted ({exc}); its scores are left out")
+    out["historical"] = historical_method(prep, origins, horizon, b.interval_level, taus)
+    return out
 
 
 def in_sample_naive_mae(prep: Prepared, first_origin: int, horizon: int) -> float:

@@ -36,6 +36,8 @@ TestSize = Annotated[int | None, typer.Option("--test-size", help="Forecast orig
 RefitEvery = Annotated[int | None, typer.Option("--refit-every", help="Refit every this many origins (default 250).", rich_help_panel=B)]
 MaWindow = Annotated[int | None, typer.Option("--ma-window", help="Moving-average baseline window (default 20).", rich_help_panel=B)]
 Level = Annotated[float | None, typer.Option("--interval-level", help="Prediction-interval level (default 0.9).", rich_help_panel=B)]
+Quantiles = Annotated[str | None, typer.Option("--quantiles", help="Quantile levels of the distribution forecasts, comma-separated, each in (0, 1) (default 0.05,0.10,...,0.95).", rich_help_panel=B)]
+SelectOn = Annotated[str | None, typer.Option("--select-on", help="What cv minimises: mase (the point forecast, default) or interval_score (the LSTM's intervals).", rich_help_panel=B)]
 
 
 def _csv_means_source(values: dict[str, Any]) -> None:
@@ -53,6 +55,7 @@ MODEL = {f.name: f for f in (
     c.Flag("recurrent_dropout", RecDropout, "model.recurrent_dropout"), c.Flag("shrink", Shrink, "model.shrink"),
     c.Flag("test_size", TestSize, "backtest.test_size"), c.Flag("refit_every", RefitEvery, "backtest.refit_every"),
     c.Flag("ma_window", MaWindow, "backtest.ma_window"), c.Flag("interval_level", Level, "backtest.interval_level"),
+    c.Flag("quantiles", Quantiles, "backtest.quantiles"), c.Flag("select_on", SelectOn, "backtest.select_on"),
 )}
 TS = c.AppCommands(
     name="ts", task="regapps.apps.ts.task", app_object="TS",
@@ -62,11 +65,11 @@ TS = c.AppCommands(
           c.Flag("end", End, "data.end"), c.Flag("interval", Interval, "data.interval"),
           c.Flag("transform", Transform, "data.transform"), c.Flag("series", Series_, "data.series"),
           c.Flag("season", Season, "data.season"), c.Flag("features", Features, "data.features")),
-    cv=_flags("lookback", "horizon", "test_size", "refit_every", table=MODEL),
+    cv=_flags("lookback", "horizon", "test_size", "refit_every", "interval_level", "select_on", table=MODEL),
     compare=_flags("lookback", "horizon", "test_size", table=MODEL),
     tensorflow_first=False, many_fits=True, adjust=_csv_means_source,
 )
-FIT = (*MODEL.values(), *(c.TRAINING[n] for n in (
+FIT = (*(f for n, f in MODEL.items() if n != "select_on"), *(c.TRAINING[n] for n in (
     "l1", "l2", "dropout", "optimizer", "learning_rate", "weight_decay", "schedule", "batch_size", "epochs",
     "patience", "early_stopping", "validation_split", "seed", "time_budget", "strategy", "precision",
     "tensorboard")), *c.CONFIG, *c.OUTPUT)
@@ -104,7 +107,19 @@ def _backtest_human(r: dict[str, Any]) -> str:
     return (f"ts backtest: {r['n_test']} origins, {r['horizon']}-step ahead, "
             f"{r['test_start']} to {r['test_end']}\n{text_table(r['metrics'])}\n"
             f"{r['interval_level']:.0%} interval coverage: "
-            f"{'n/a' if cov is None else f'{cov:.3f}'} (n={r['interval_n']}) -> {r['run_dir']}")
+            f"{'n/a' if cov is None else f'{cov:.3f}'} (n={r['interval_n']})\n"
+            f"{_probabilistic_lines(r)}-> {r['run_dir']}")
+
+
+def _probabilistic_lines(r: dict[str, Any]) -> str:
+    methods = r.get("probabilistic") or {}
+    if not methods:
+        return ""
+    lines = [f"distribution forecasts (n={r['probabilistic_n']}, vs {r['probabilistic_best_baseline']}):",
+             f"{'method':<12}{'coverage':>10}{'int.score':>12}{'pinball':>12}{'DM p':>8}"]
+    lines += [f"{m:<12}{_n(v['coverage']):>10}{v['interval_score']:>12.5g}{v['pinball']:>12.5g}"
+              f"{_n(v['dm_p_value']):>8}" for m, v in methods.items()]
+    return "\n".join(lines) + "\n"
 
 
 
@@ -118,7 +133,8 @@ def _forecast_human(r: dict[str, Any]) -> str:
     b = r["backtest"]
     lines.append(f"backtest MASE: lstm {_n(b['lstm']['mase'])} vs naive {_n(b['naive']['mase'])}"
                  f" (DM p {_n(b['lstm']['dm_p_value'])}); interval coverage "
-                 f"{_n(r['backtest_interval_coverage'])} -> {r['run_dir']}")
+                 f"{_n(r['backtest_interval_coverage'])}\nintervals: {r['interval_source']} "
+                 f"({r['interval_choice']}) -> {r['run_dir']}")
     return "\n".join(lines)
 
 

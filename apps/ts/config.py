@@ -90,6 +90,8 @@ class TsModelConfig(Section):
                                            "fitted on the validation tail")
     linear_skip: bool = Field(True, description="add a linear autoregressive path from the input "
                                                 "window to the output beside the LSTM")
+    risk: bool = Field(True, description="also fit an LSTM scale network (Gaussian likelihood on "
+                                         "the point model's residuals) for probabilistic forecasts")
     cumulative: bool = Field(True, description="train on the cumulative change to each horizon "
                                                "step (direct), not on one-step changes")
 
@@ -103,6 +105,31 @@ class TsBacktestConfig(Section):
     ewma_lambda: float = Field(0.94, gt=0, lt=1, description="EWMA volatility decay used to scale residuals")
     adapt_rate: float = Field(0.005, ge=0, le=0.1, description="adaptive conformal step for the "
                                                                "interval level (0: fixed level)")
+    quantiles: list[float] = Field(default_factory=lambda: [round(0.05 * i, 2) for i in range(1, 20)],
+                                   description="quantile levels of the distribution forecasts, "
+                                               "scored by the pinball loss")
+    select_on: Literal["mase", "interval_score"] = Field(
+        "mase", description="what cv minimises: the point forecast's MASE or the LSTM's "
+                            "interval score at the interval level")
+
+    @field_validator("quantiles", mode="before")
+    @classmethod
+    def _quantile_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in (x.strip() for x in value.split(",")) if v]
+        return value
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantiles_in_unit_interval(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("give at least one quantile level")
+        bad = [q for q in value if not 0 < q < 1]
+        if bad:
+            raise ValueError(f"quantile levels must lie strictly between 0 and 1, not {bad[0]}")
+        if len(set(value)) != len(value):
+            raise ValueError("a quantile level is given twice")
+        return sorted(value)
 
 
 # The app's defaults for the shared sections. Merged under whatever the user gives (file,

@@ -16,15 +16,19 @@ from .backtest import in_sample_naive_mae, min_history, plan_origins
 from .config import TsConfig
 from .features import Prepared
 from .model import LstmForecaster
+from .probabilistic import interval_score, scaled_residual_method
 
 
 class TsCVTask:
-    metric = "mase"
+    """Scores each fold by MASE, or (``backtest.select_on interval_score``) by the LSTM's
+    interval score at the interval level; lower is better for both."""
+
     greater_is_better = False
 
     def __init__(self, prep: Prepared, config: TsConfig):
         self.prep = prep
         self.config = config
+        self.metric: str = config.backtest.select_on
         origins, _ = plan_origins(prep, config)
         self.test_start = int(origins[0])  # selection never looks at or after this row
 
@@ -48,14 +52,30 @@ class TsCVTask:
             raise DataError("a validation fold has no forecast origin before the test window; use fewer --folds")
         forecaster = LstmForecaster(config)
         forecaster.fit(self.prep, origin)
-        path = np.cumsum(forecaster.predict(self.prep, origins), axis=1)[:, -1]
-        actual = self.prep.y[origins + horizon] - self.prep.y[origins]
-        mase = float(np.mean(np.abs(path - actual)) / in_sample_naive_mae(self.prep, origin, horizon))
+        paths = np.cumsum(forecaster.predict(self.prep, origins), axis=1)
+        if self.metric == "interval_score":
+            score = self._interval_score(forecaster, config, origins, paths)
+        else:
+            actual = self.prep.y[origins + horizon] - self.prep.y[origins]
+            score = float(np.mean(np.abs(paths[:, -1] - actual)) / in_sample_naive_mae(self.prep, origin, horizon))
         fit = forecaster.fit_result
-        return TrialResult(mase, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
+        return TrialResult(score, fit.epochs_run, fit.best_epoch, fit.seconds, fit.history)
+
+    def _interval_score(self, forecaster: LstmForecaster, config: Any, origins: np.ndarray,
+                        paths: np.ndarray) -> float:
+        """Mean interval score at the last step over the fold's origins, walking forward through
+        them as the backtest does (residuals pooled with the fit's validation tail)."""
+        if forecaster.scale_model is None:
+            raise DataError("cv on interval_score needs the LSTM scale model (model.risk true)")
+        b = config.backtest
+        dist = scaled_residual_method(self.prep, origins, paths, forecaster.predict_scale(self.prep, origins),
+                                      b.interval_level, b.min_residuals, b.adapt_rate, forecaster.val_z,
+                                      np.asarray(b.quantiles))
+        y = self.prep.y[origins + config.model.horizon]
+        return float(np.mean(interval_score(y, dist.lower[:, -1], dist.upper[:, -1], b.interval_level)))
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """``{"lstm": {"mase": ...}, "naive": {...}}`` -> ``{"lstm_mase": ..., ...}`` for tables."""
     return {f"{model}_{k}": v for model, values in metrics.items() for k, v in values.items()
-            if k in ("mase", "mae", "rmse", "directional_accuracy")}
+            if k in ("mase", "mase_seasonal", "mae", "rmse", "directional_accuracy")}

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from regapps.shared.errors import DataParameterError
 
 from .data import EXOG, TsData
 from .structure import Structure, calendar_inputs, describe

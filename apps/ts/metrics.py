@@ -42,12 +42,17 @@ def point_metrics(level_true: np.ndarray, level_fc: np.ndarray, y_true: np.ndarr
 
 
 def diebold_mariano(e_model: np.ndarray, e_bench: np.ndarray, horizon: int) -> tuple[float | None, float | None]:
-    """DM test of equal squared-error loss with the Harvey-Leybourne-Newbold correction and a
-    rectangular HAC variance over ``horizon - 1`` lags; Student t with n - 1 df, two-sided.
-    A negative statistic means the model's errors are smaller than the benchmark's."""
+    """DM test of equal squared-error loss (see :func:`dm_test`). A negative statistic means the
+    model's errors are smaller than the benchmark's."""
+    return dm_test(e_model ** 2 - e_bench ** 2, horizon)
+
+
+def dm_test(d: np.ndarray, horizon: int) -> tuple[float | None, float | None]:
+    """Diebold-Mariano test that the loss differential ``d`` (model minus benchmark) has mean
+    zero, with the Harvey-Leybourne-Newbold correction and a rectangular HAC variance over
+    ``horizon - 1`` lags; Student t with n - 1 df, two-sided. Negative: the model's loss is lower."""
     from scipy.stats import t as student_t
 
-    d = e_model ** 2 - e_bench ** 2
     n = len(d)
     if n < 10 or not np.any(d):
         return None, None
@@ -73,8 +78,8 @@ def standardized_residuals(y: np.ndarray, origins: np.ndarray, paths: np.ndarray
     return (actual - paths) / (sigma[origins][:, None] * np.sqrt(steps)[None, :])
 
 
-def walk_forward_bands(z: np.ndarray, level: float, min_residuals: int,
-                       gamma: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def walk_forward_bands(z: np.ndarray, level: float, min_residuals: int, gamma: float = 0.0,
+                       prefix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per origin ``i`` and step ``k``: empirical quantiles of the residuals ``z[j, k]`` already
     observed at origin ``i`` (``j + k <= i`` for consecutive origins); NaN until
     ``min_residuals`` of them exist.
@@ -83,8 +88,11 @@ def walk_forward_bands(z: np.ndarray, level: float, min_residuals: int,
     Candes 2021): ``a <- a + gamma * (1 - level - miss)``, where ``miss`` is the outcome of the
     origin whose target has just been observed. Persistent misses widen the band, persistent
     hits narrow it, so long-run coverage tracks the nominal level even when the residuals' shape
-    drifts. Returns (lower, upper, the adapted level per step after the last origin)."""
+    drifts. ``prefix`` (m, H): residuals known before the first origin (a fit's validation tail),
+    pooled with the walk-forward ones. Returns (lower, upper, the adapted level per step after
+    the last origin)."""
     n, horizon = z.shape
+    before = np.empty((0, horizon)) if prefix is None else prefix
     lo, hi = np.full((n, horizon), np.nan), np.full((n, horizon), np.nan)
     target = 1.0 - level
     final = np.full(horizon, level)
@@ -96,10 +104,11 @@ def walk_forward_bands(z: np.ndarray, level: float, min_residuals: int,
             j = i - k  # the origin whose k-step outcome is y[origin i]: observed now
             if gamma > 0 and j >= 0 and not np.isnan(miss[j]):
                 rate += gamma * (target - miss[j])
-            known = i - k + 1  # residuals z[0 .. i-k] are complete at origin i
-            if known >= min_residuals:
+            known = max(0, i - k + 1)  # residuals z[0 .. i-k] are complete at origin i
+            if known + len(before) >= min_residuals:
                 a = float(np.clip(rate, 1e-3, 1 - 1e-3))
-                lo[i, k - 1], hi[i, k - 1] = np.quantile(col[:known], [a / 2, 1 - a / 2])
+                pool = np.concatenate([before[:, k - 1], col[:known]])
+                lo[i, k - 1], hi[i, k - 1] = np.quantile(pool, [a / 2, 1 - a / 2])
                 miss[i] = float(not lo[i, k - 1] <= col[i] <= hi[i, k - 1])
         for j in range(max(0, n - k), n):  # outcomes observed after the last origin
             if gamma > 0 and not np.isnan(miss[j]):

@@ -91,6 +91,9 @@ class LstmForecaster:
     info: dict[str, Any] = field(default_factory=dict)
     info_ridge: dict[str, Any] = field(default_factory=dict)
     fit_result: Any = None
+    scale_model: Any = None
+    scale_result: Any = None
+    val_z: np.ndarray | None = None  # validation residuals over their forecast scales (n_val, H)
 
     def fit(self, prep: Prepared, origin: int, *, run_dir: Path | None = None) -> dict[str, Any]:
         import tensorflow as tf
@@ -98,7 +101,7 @@ class LstmForecaster:
         from regapps.shared.training import fit, set_seed
 
         cfg = _board_per_refit(self.config, prep, origin) if run_dir is None else self.config
-        lookback, horizon = cfg.model.lookback, cfg.model.horizon
+        lookback = cfg.model.lookback
         train_ends, val_ends = split_ends(prep, origin, cfg)
         self.scaler = Scaler.fit(prep, origin)
         scaled = self.scaler.features(prep)
@@ -119,6 +122,8 @@ class LstmForecaster:
                                   metrics=["mae"], run_dir=run_dir, verbose=self.verbose)
         p_va = self._raw(x_va)
         self.alpha = shrink_factor(p_va, y_va) if cfg.model.shrink else 1.0
+        if cfg.model.risk:
+            self._fit_scale(cfg, (x_tr, y_tr), (x_va, y_va), scaled.shape[1])
         self.info = {"origin": str(prep.dates[origin].date()), "n_train": int(len(train_ends)),
                      "n_validation": int(len(val_ends)), "alpha": round(self.alpha, 4),
                      **self.info_ridge,
@@ -128,6 +133,51 @@ class LstmForecaster:
                  self.fit_result.epochs_run, self.fit_result.best_epoch, self.alpha,
                  self.fit_result.seconds)
         return self.info
+
+    def _cumulative(self, steps_or_path: np.ndarray) -> np.ndarray:
+        return steps_or_path if self.config.model.cumulative else np.cumsum(steps_or_path, axis=1)
+
+    def _fit_scale(self, cfg: TsConfig, train: tuple[np.ndarray, np.ndarray],
+                   val: tuple[np.ndarray, np.ndarray], n_features: int) -> None:
+        """The scale network, trained by likelihood on the (shrunk) point model's residuals of
+        the cumulative change to each step, on the same windows and validation tail."""
+        import tensorflow as tf
+        from regapps.shared.distribute import training_scope
+        from regapps.shared.training import fit, set_seed
+
+        from .risk import build_scale_net, gaussian_nll
+
+        (x_tr, y_tr), (x_va, y_va) = train, val
+        e_tr = self._cumulative(y_tr) - self.alpha * self._cumulative(self._raw(x_tr))
+        e_va = self._cumulative(y_va) - self.alpha * self._cumulative(self._raw(x_va))
+        start = np.log(np.maximum(np.sqrt(np.mean(e_tr ** 2, axis=0)), 1e-6))
+        risk_cfg = cfg.with_training(monitor="val_loss", tensorboard=False)
+        seed = cfg.training.seed + 1
+        set_seed(seed)
+        batch = cfg.training.batch_size
+        ds = (tf.data.Dataset.from_tensor_slices((x_tr, e_tr.astype(np.float32)))
+              .shuffle(len(x_tr), seed=seed, reshuffle_each_iteration=True).batch(batch))
+        with training_scope(cfg.training):
+            self.scale_model = build_scale_net(cfg.model.lookback, n_features, cfg, start)
+            self.scale_result = fit(self.scale_model, ds, (x_va, e_va.astype(np.float32)), config=risk_cfg,
+                                    steps_per_epoch=-(-len(x_tr) // batch), loss=gaussian_nll,
+                                    metrics=[], verbose=self.verbose)
+        # residuals of the validation tail over the scales forecast for them: the shape of the
+        # standardized distribution before any walk-forward residual exists
+        self.val_z = e_va / self._scale_raw(x_va)
+
+    def _scale_raw(self, x: np.ndarray) -> np.ndarray:
+        from .risk import LOG_SCALE_FLOOR
+
+        out = np.asarray(self.scale_model.predict(x, batch_size=PREDICT_BATCH, verbose=0), dtype=np.float64)
+        return np.exp(np.maximum(out, LOG_SCALE_FLOOR))
+
+    def predict_scale(self, prep: Prepared, origins: np.ndarray) -> np.ndarray:
+        """The scale (n, H) of the cumulative change of ``y`` to each step from each origin."""
+        if self.scale_model is None or self.scaler is None:
+            raise RuntimeError("fit the forecaster with model.risk first")
+        x = windows(self.scaler.features(prep), origins, self.config.model.lookback)
+        return self._scale_raw(x) * self.scaler.target_scale
 
     def _targets(self, prep: Prepared, ends: np.ndarray) -> np.ndarray:
         """What the network learns: the change to each horizon step (cumulative) or each step's."""

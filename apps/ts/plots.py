@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from regapps.shared.runs import atomic_path
 
 
@@ -63,4 +64,28 @@ def forecast(history_dates: Any, history: np.ndarray, dates: Any, values: np.nda
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return _save(fig, plt, path)
+
+
+def probabilistic(levels: list[float], reliability: dict[str, list[float]], dates: Any,
+                  widths: dict[str, np.ndarray], path: Path, title: str, level: float) -> Path:
+    """Left: reliability diagram, each method's observed coverage of its central intervals
+    against the nominal level (on the diagonal = calibrated). Right: the width of each method's
+    interval at ``level`` over the test window, in units of ``y``, 20-origin rolling mean."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.6]})
+    left.plot([0, 1], [0, 1], color="black", linewidth=0.6)
+    for name, observed in reliability.items():
+        left.plot(levels, observed, marker="o", markersize=3, linewidth=1.0, label=name)
+    left.set_xlabel("nominal coverage")
+    left.set_ylabel("observed coverage")
+    left.set_title("reliability (last horizon step)")
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3)
+    for name, width in widths.items():
+        rolled = pd.Series(width).rolling(20, min_periods=1).mean().to_numpy()
+        right.plot(dates, rolled, linewidth=1.0, label=name)
+    right.set_title(f"{title}: {level:.0%} interval width")
+    right.legend(fontsize=8, ncol=4)
+    right.grid(alpha=0.3)
     return _save(fig, plt, path)

@@ -73,6 +73,7 @@ def backtest_report(config: TsConfig, data: TsData, prep: Prepared, bt: Backtest
     rep.section("Metrics").table(metric_rows(result["metrics"]), COLUMNS)
     rep.text(result["mase_note"] + ". " + METRICS_NOTE)
     rep.section("Intervals").text(result["interval_method"] + ".")
+    probabilistic_section(rep, result, config.backtest.interval_level)
     rep.section("Backtest plot").image("backtest.png", "backtest")
     rep.section("Refits").table(bt.refits)
     rep.section("Configuration").key_values(config.to_dict())
@@ -90,7 +91,8 @@ def forecast_report(config: TsConfig, data: TsData, result: Mapping[str, Any]) -
     for note in result["notes"]:
         rep.text(note)
     rep.section("Forecast").table(result["forecast"], ["date", "forecast", "lower", "upper"])
-    rep.section("Intervals").text(result["interval_method"] + ".")
+    rep.section("Intervals").text(f"From the {result['interval_source']} method: "
+                                  f"{result['interval_choice']}. {result['interval_method']}.")
     rep.section("Plots").image("forecast.png", "forecast").image("backtest.png", "backtest")
     rep.section("Backtest metrics").table(metric_rows(result["backtest"]), COLUMNS)
     rep.text(METRICS_NOTE)
@@ -100,3 +102,27 @@ def forecast_report(config: TsConfig, data: TsData, result: Mapping[str, Any]) -
 
 def _num(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+PROB_COLUMNS = ["method", "coverage", "interval_score", "pinball", "width", "dm_p_value", "versus"]
+
+
+def probabilistic_section(rep: Report, result: Mapping[str, Any], level: float) -> None:
+    """Distribution forecasts: coverage, interval and pinball scores per method at the last
+    horizon step, the DM test against the best baseline, the reliability diagram."""
+    from .probabilistic import DESCRIPTIONS
+
+    methods = result.get("probabilistic") or {}
+    rep.section("Distribution forecasts")
+    if not methods:
+        rep.text("Too few origins with a forecast from every method to score them.")
+        return
+    rep.text(f"Scored on the {result['probabilistic_n']} origins where every method has a forecast, "
+             f"at the last horizon step: coverage of the {level:.0%} interval, its interval (Winkler) "
+             "score, the mean pinball loss over quantiles 0.05..0.95 (lower is better for both, in "
+             "units of y) and the Diebold-Mariano p-value of the interval score against the best "
+             f"baseline ({result['probabilistic_best_baseline']}). Every step: probabilistic.csv.")
+    rep.table([{"method": m, **row} for m, row in methods.items()], PROB_COLUMNS)
+    for name in methods:
+        rep.text(f"{name}: {DESCRIPTIONS[name]}.")
+    rep.image("probabilistic.png", "reliability and interval width")

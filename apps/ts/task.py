@@ -23,8 +23,8 @@ from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest, sk
 from .config import TsConfig
 from .data import TsData, load_series
 from .features import Prepared, history_rows, prepare
-from .metrics import final_bands
 from .model import LstmForecaster
+from .probabilistic import DESCRIPTIONS, choose_intervals, future_interval
 from .report import backtest_report, forecast_report, metric_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,7 +108,8 @@ class TsApp:
 
         result = backtest(best, folder=folder, name="best-backtest", prepared=data)
         rel = Path(result["run_dir"]).relative_to(folder)
-        return {"run_dir": result["run_dir"], "metrics": {"test": flat_metrics(result["metrics"])},
+        intervals = {f"{m}_interval_score": row["interval_score"] for m, row in result["probabilistic"].items()}
+        return {"run_dir": result["run_dir"], "metrics": {"test": {**flat_metrics(result["metrics"]), **intervals}},
                 "images": [("Walk-forward backtest of the best configuration against naive",
                             str(rel / "backtest.png"))]}
 
@@ -172,13 +173,17 @@ def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
         last = len(prep) - 1
         fit_info = final.fit(prep, last, run_dir=run.path)
         save_model(final.model, run.file("model.keras"))
-        rows = _future(prep, final, bt, config)
+        method, why = choose_intervals(bt.probabilistic)
+        rows = _future(prep, final, bt, config, method)
         run.write_csv("forecast.csv", rows, ["date", "forecast", "lower", "upper"])
         summary = _backtest_summary(config, bt, prep, data)
         result = {"forecast": rows, "backtest": summary["metrics"],
-                  "backtest_interval_coverage": summary["interval_coverage"],
+                  "backtest_interval_coverage": summary["probabilistic"].get(method, {}).get(
+                      "coverage", summary["interval_coverage"]),
                   "interval_level": config.backtest.interval_level,
-                  "interval_method": summary["interval_method"], "final_fit": fit_info,
+                  "interval_method": (summary["interval_method"] if method == "ewma" else DESCRIPTIONS[method]),
+                  "interval_source": method,
+                  "interval_choice": why, "probabilistic": summary["probabilistic"], "final_fit": fit_info,
                   "last_date": str(prep.dates[last].date()), "last_value": float(prep.level[last]),
                   "notes": summary["notes"]}
         run.write_json("metrics.json", result)
@@ -192,16 +197,18 @@ def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
     return {"run_dir": str(run.path), **result}
 
 
-def _future(prep: Prepared, final: LstmForecaster, bt: Backtest, config: TsConfig) -> list[dict[str, Any]]:
-    last = len(prep) - 1
-    path = np.cumsum(final.predict(prep, np.array([last]))[0])
-    zlo, zhi = final_bands(bt.z, bt.levels)
-    scale = prep.sigma[last] * np.sqrt(np.arange(1, len(path) + 1))
-    centre = prep.y[last] + path
+def _future(prep: Prepared, final: LstmForecaster, bt: Backtest, config: TsConfig,
+            method: str) -> list[dict[str, Any]]:
+    """The next ``horizon`` steps: the final fit's point path, the interval by ``method``."""
+    last = np.array([len(prep) - 1])
+    path = np.cumsum(final.predict(prep, last)[0])
+    scale = final.predict_scale(prep, last)[0] if final.scale_model is not None else None
+    lower, upper = future_interval(method, prep, path, bt.distributions, scale, config.backtest.interval_level)
+    centre = prep.y[last[0]] + path
     dates = future_dates(prep.dates, len(path))
     return [{"date": str(d.date()), "forecast": float(prep.to_level(c)),
-             "lower": float(prep.to_level(c + lo * s)), "upper": float(prep.to_level(c + hi * s))}
-            for d, c, lo, hi, s in zip(dates, centre, zlo, zhi, scale, strict=True)]
+             "lower": float(prep.to_level(lo)), "upper": float(prep.to_level(hi))}
+            for d, c, lo, hi in zip(dates, centre, lower, upper, strict=True)]
 
 
 def future_dates(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
@@ -234,7 +241,18 @@ def _backtest_summary(config: TsConfig, bt: Backtest, prep: Prepared, data: TsDa
                           f"by the in-sample seasonal-naive MAE (season {prep.season}); "
                           "skill_ratio: the LSTM's MASE over the best of naive, seasonal naive "
                           "and drift"),
+            "probabilistic": _probabilistic(bt.probabilistic),
+            "probabilistic_n": bt.probabilistic.get("n", 0),
+            "probabilistic_best_baseline": bt.probabilistic.get("best_baseline"),
+            "probabilistic_by_step": bt.probabilistic.get("by_step", {}),
+            "reliability": bt.probabilistic.get("reliability", {}),
             "refits": bt.refits, "notes": data.notes + bt.notes}
+
+
+def _probabilistic(scores: dict[str, Any]) -> dict[str, Any]:
+    """``{METHOD: {coverage, interval_score, pinball, dm_p_value, ...}}`` at the last step."""
+    keys = ("coverage", "interval_score", "pinball", "dm_p_value", "width", "versus")
+    return {m: {k: row.get(k) for k in keys} for m, row in scores.get("methods", {}).items()}
 
 
 def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, data: TsData) -> None:
@@ -251,6 +269,14 @@ def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, da
     plots.backtest(prep.dates[target], prep.level[target], {m: level[m] for m in (MODEL, *BASELINES)},
                    lower, upper, run.file("backtest.png"),
                    f"{data.source}: walk-forward, {h}-step ahead", config.backtest.interval_level)
+    p = bt.probabilistic
+    if p.get("reliability"):
+        widths = {m: d.upper[:, -1] - d.lower[:, -1] for m, d in bt.distributions.items()}
+        rel = dict(p["reliability"])
+        plots.probabilistic(rel.pop("levels"), rel, prep.dates[target], widths,
+                            run.file("probabilistic.png"), f"{h}-step", config.backtest.interval_level)
+        run.write_csv("probabilistic.csv", [{"method": m, **row} for m, rows in p["by_step"].items()
+                                            for row in rows])
 
 
 def _run_name(config: TsConfig, data: TsData) -> str:

@@ -64,3 +64,16 @@ def seasonal_frame(n: int, *, freq: str = "h", period: int = 24, amplitude: floa
         frame["lead"] = lead
     frame["temp"] = temp
     return frame.astype(str)
+
+
+def garch_returns(n: int, omega: float = 2e-6, alpha: float = 0.1, beta: float = 0.88,
+                  nu: float = 6.0, seed: int = 0) -> np.ndarray:
+    """GARCH(1,1) returns with unit-variance Student-t innovations: the true one-step
+    distribution is known at every row (scale ``sqrt(h[t])``)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_t(nu, n) / np.sqrt(nu / (nu - 2))
+    r, h = np.zeros(n), np.full(n, omega / (1 - alpha - beta))
+    for t in range(1, n):
+        h[t] = omega + alpha * r[t - 1] ** 2 + beta * h[t - 1]
+        r[t] = np.sqrt(h[t]) * z[t]
+    return r

@@ -91,12 +91,20 @@ def test_sample_backtest_end_to_end(cli: Any, tmp_path: Path) -> None:
     assert naive["directional_accuracy"] is None and naive["dm_p_value"] is None
     assert lstm["mase"] <= naive["mase"] * 1.05  # shrinkage keeps it near the random walk
     assert 0.4 < drift["directional_accuracy"] < 0.6 and 0 <= drift["dm_p_value"] <= 1
-    assert 0.75 <= out["interval_coverage"] <= 1.0 and out["interval_n"] == 120
+    # the EWMA residual pool starts from the pre-test rows (as many as the LSTM's validation tail)
+    assert 0.75 <= out["interval_coverage"] <= 1.0 and out["interval_n"] == 150
+    prob = out["probabilistic"]
+    assert set(prob) == {"lstm", "ewma", "garch", "historical"} and out["probabilistic_n"] == 150
+    for name, row in prob.items():
+        assert 0.7 <= row["coverage"] <= 1.0 and row["interval_score"] > row["width"] * 0.99 > 0, name
+        assert row["pinball"] > 0 and row["versus"] == out["probabilistic_best_baseline"]
+        assert (row["dm_p_value"] is None) == (name == out["probabilistic_best_baseline"])
+    assert out["reliability"]["levels"][-1] == pytest.approx(0.9) and len(out["reliability"]["lstm"]) == 9
     assert out["n_test"] == 150 and out["test_end"] == "2013-03-01"
     run = Path(out["run_dir"])
     assert json.loads((run / "status.json").read_text())["status"] == "completed"
     for name in ("config.json", "metrics.json", "metrics.csv", "predictions.csv", "refits.csv",
-                 "backtest.png", "report.md", "report.html"):
+                 "backtest.png", "probabilistic.png", "probabilistic.csv", "report.md", "report.html"):
         assert (run / name).is_file(), name
     meta = json.loads((run / "config.json").read_text())["meta"]
     assert meta["transform"] == "log" and meta["target_column"] == "Adj Close"
@@ -131,7 +139,8 @@ def test_csv_forecast_end_to_end(cli: Any, tmp_path: Path) -> None:
     human = cli("ts", "forecast", "--csv", str(csv), "--horizon", "2", "--test-size", "60",
                 "--refit-every", "60", *FAST, "--runs-dir", str(tmp_path))
     assert human.code == 0 and "backtest MASE: lstm" in human.stdout
-    assert len(human.stdout.strip().splitlines()) == 2 + 2 + 1
+    lines = human.stdout.strip().splitlines()
+    assert len(lines) == 2 + 2 + 2 and lines[-1].startswith("intervals: ")  # which method, and why
 
 
 @pytest.mark.slow

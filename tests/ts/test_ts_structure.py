@@ -4,7 +4,6 @@ otherwise), the calendar and exogenous inputs, and the seasonal-naive baseline."
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from regapps.apps.ts.backtest import baseline_paths
 from regapps.apps.ts.data import clean_frame
