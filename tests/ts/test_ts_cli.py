@@ -37,6 +37,8 @@ def test_help_does_not_import_tensorflow() -> None:
     (["--source", "weather", "--series", "paris"], ["data.series"]),
     (["--season", "1"], ["data.season=1"]),
     (["--features", "a,a"], ["named twice"]),
+    (["--quantiles", "0.05,0.5,1.2"], ["backtest.quantiles", "strictly between 0 and 1, not 1.2"]),
+    (["--quantiles", "0,0.5"], ["strictly between 0 and 1, not 0.0"]),
 ])
 def test_bad_flags(cli: Any, args: list[str], needles: list[str], tmp_path: Path) -> None:
     for command in ("backtest", "forecast"):
