@@ -51,7 +51,11 @@ def load(name: str, args: argparse.Namespace) -> tuple[str, Any, dict[str, Any]]
         from regapps.apps.ts.task import TS
         from regapps.shared.config import build_config
 
-        flags = {"data.source": "sample", "data.ticker": name[3:]}
+        flags: dict[str, Any] = {"data.source": "sample", "data.ticker": name[3:]}
+        if name.startswith("ts-weather-"):  # ts-weather-hourly (24 h ahead), ts-weather-daily
+            hourly = name.endswith("hourly")
+            flags = {"data.source": "weather", "data.series": "seattle-hourly" if hourly else "seattle-daily",
+                     "model.horizon": 24 if hourly else 1}
         return "ts", TS.load_data(build_config(TsConfig, flags=flags)), flags
     if name == "snippets":
         from regapps.apps.text.data import load_rt_snippets
@@ -179,7 +183,8 @@ def compare_default(name: str, args: argparse.Namespace, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,snippets",
-                        help="comma list: digits, snippets, cifar, imdb; with --default-space also ts-TICKER (ts-MSFT)")
+                        help="comma list: digits, snippets, cifar, imdb; with --default-space also ts-TICKER "
+                             "(ts-MSFT) and ts-weather-hourly, ts-weather-daily")
     parser.add_argument("--epochs", type=int, default=27, help="image: epochs per trial (patience 5)")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--n-iter", type=int, default=9, help="candidates of random and TPE")

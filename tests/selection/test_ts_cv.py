@@ -66,3 +66,22 @@ def test_ts_cv_bad_input(cli: Any, tmp_path: Path) -> None:
     assert_one_error(cli("ts", "cv", "--csv", str(path), "--grid", "l2=0,1e-3", "--folds", "2",
                          "--runs-dir", str(tmp_path)), "samples are too few for 2 walk-forward folds")
     assert not (tmp_path / "ts").exists()
+
+
+@pytest.mark.slow
+def test_ts_cv_selects_on_interval_score(tmp_path: Path) -> None:
+    """On GARCH returns, cv can rank configurations by the LSTM's interval score (lower is
+    better); the refit's test metrics carry every method's interval score."""
+    from ..ts.synth import garch_returns
+
+    path = write_csv(tmp_path / "garch.csv", price_frame(garch_returns(1600, seed=5), ohlcv=True))
+    result = main_json("ts", "cv", "--csv", str(path), "--grid", "dropout=0,0.3", "--folds", "2",
+                       "--select-on", "interval_score", "--epochs", "4", "--test-size", "100",
+                       "--set", "model.units=8", "--set", "model.layers=1", "--set", "model.lookback=15",
+                       "--runs-dir", str(tmp_path / "runs"), "--json")
+    assert result["best"]["metric"] == "interval_score"
+    with open(Path(result["run_dir"]) / "summary.csv", newline="") as handle:
+        means = [float(r["mean"]) for r in csv.DictReader(handle)]
+    assert len(means) == 2 and result["best"]["score"] == pytest.approx(min(means))
+    assert 0 < result["best"]["score"] < 1  # log-return units: a 90% band is a few percent wide
+    assert {"lstm_interval_score", "garch_interval_score", "ewma_interval_score"} <= set(result["test"])

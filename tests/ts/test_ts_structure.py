@@ -4,6 +4,7 @@ otherwise), the calendar and exogenous inputs, and the seasonal-naive baseline."
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from regapps.apps.ts.backtest import baseline_paths
 from regapps.apps.ts.data import clean_frame
@@ -97,3 +98,11 @@ def test_unknown_or_target_feature_columns_are_refused() -> None:
     bad.loc[5, "lead"] = "windy"
     with pytest.raises(DataError, match="column 'lead' has a non-numeric value 'windy'"):
         clean_frame(bad, "generated", date_col="date", target_col="temp", features=["lead"])
+
+
+def test_future_dates_keep_an_hourly_spacing() -> None:
+    from regapps.apps.ts.task import future_dates
+
+    data = _seasonal(100)
+    nxt = future_dates(data.dates, 3)
+    assert list(nxt) == [data.dates[-1] + pd.Timedelta(hours=h) for h in (1, 2, 3)]
