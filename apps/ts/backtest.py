@@ -138,7 +138,7 @@ def run_backtest(prep: Prepared, config: TsConfig,
     origins, notes = plan_origins(prep, config)
     horizon = m.horizon
     log.info("walk-forward: %d origins from %s to %s, refit every %d", len(origins),
-             prep.dates[origins[0]].date(), prep.dates[origins[-1]].date(), b.refit_every)
+             prep.stamp(int(origins[0])), prep.stamp(int(origins[-1])), b.refit_every)
     wf = walk_forward(prep, origins, b.refit_every, make_forecaster)
     refits = wf.refits
     paths = {MODEL: np.cumsum(wf.steps, axis=1),

@@ -9,6 +9,7 @@ mean-reverting series); :mod:`.structure` chooses which from the history before 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,15 @@ class Prepared:
     def season(self) -> int:
         return self.structure.season if self.structure else 1
 
+    @cached_property
+    def intraday(self) -> bool:
+        """Whether any timestamp has a time of day (hourly data): dates are then written with it."""
+        return bool((self.dates.normalize() != self.dates).any())
+
+    def stamp(self, row: int) -> str:
+        """Row ``row``'s timestamp as text: the date, and the time for intraday series."""
+        return stamp(self.dates[row], self.intraday)
+
     def __len__(self) -> int:
         return len(self.y)
 
@@ -45,6 +55,10 @@ class Prepared:
 
     def to_y(self, level: np.ndarray) -> np.ndarray:
         return np.log(level) if self.transform == "log" else level
+
+
+def stamp(when: pd.Timestamp, intraday: bool) -> str:
+    return when.strftime("%Y-%m-%d %H:%M" if intraday else "%Y-%m-%d")
 
 
 def history_rows(n_rows: int, test_size: int, horizon: int) -> int:

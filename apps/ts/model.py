@@ -71,7 +71,7 @@ def split_ends(prep: Prepared, origin: int, config: TsConfig) -> tuple[np.ndarra
     n_val = max(MIN_VAL, int(round(len(ends) * config.training.validation_split)))
     n_train = len(ends) - n_val - (horizon - 1)
     if n_train < MIN_TRAIN:
-        raise DataError(f"too little history before {prep.dates[origin].date()}: {len(ends)} "
+        raise DataError(f"too little history before {prep.stamp(origin)}: {len(ends)} "
                         f"windows of lookback {lookback} + horizon {horizon}, need at least "
                         f"{MIN_TRAIN + MIN_VAL + horizon - 1}; use a longer series, a smaller "
                         "--lookback or a smaller --test-size")
@@ -124,7 +124,7 @@ class LstmForecaster:
         self.alpha = shrink_factor(p_va, y_va) if cfg.model.shrink else 1.0
         if cfg.model.risk:
             self._fit_scale(cfg, (x_tr, y_tr), (x_va, y_va), scaled.shape[1])
-        self.info = {"origin": str(prep.dates[origin].date()), "n_train": int(len(train_ends)),
+        self.info = {"origin": prep.stamp(origin), "n_train": int(len(train_ends)),
                      "n_validation": int(len(val_ends)), "alpha": round(self.alpha, 4),
                      **self.info_ridge,
                      **self.fit_result.summary()}
@@ -238,5 +238,5 @@ def _board_per_refit(config: TsConfig, prep: Prepared, origin: int) -> TsConfig:
     t = config.training
     if not (t.tensorboard and t.tensorboard_dir):
         return config
-    board = str(Path(t.tensorboard_dir) / f"refit-{prep.dates[origin].date()}")
+    board = str(Path(t.tensorboard_dir) / f"refit-{prep.stamp(origin).replace(' ', 'T').replace(':', '')}")
     return config.with_training(tensorboard_dir=board)

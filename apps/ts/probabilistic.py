@@ -117,7 +117,7 @@ def garch_method(prep: Prepared, origins: np.ndarray, horizon: int, level: float
     for start in range(0, n, refit_every):
         block = origins[start:start + refit_every]
         model = GarchScale()
-        fits.append({"origin": str(prep.dates[block[0]].date()), **model.fit(prep, int(block[0]))})
+        fits.append({"origin": prep.stamp(int(block[0])), **model.fit(prep, int(block[0]))})
         shift, scale = model.scales(prep, block, horizon)
         centre = prep.y[block][:, None] + shift
         rows = slice(start, start + len(block))

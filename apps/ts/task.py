@@ -22,7 +22,7 @@ from . import plots
 from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest, skill_ratio
 from .config import TsConfig
 from .data import TsData, load_series
-from .features import Prepared, history_rows, prepare
+from .features import Prepared, history_rows, prepare, stamp
 from .model import LstmForecaster
 from .probabilistic import DESCRIPTIONS, choose_intervals, future_interval
 from .report import backtest_report, forecast_report, metric_rows
@@ -173,6 +173,8 @@ def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
         last = len(prep) - 1
         fit_info = final.fit(prep, last, run_dir=run.path)
         save_model(final.model, run.file("model.keras"))
+        if final.scale_model is not None:
+            save_model(final.scale_model, run.file("scale_model.keras"))
         method, why = choose_intervals(bt.probabilistic)
         rows = _future(prep, final, bt, config, method)
         run.write_csv("forecast.csv", rows, ["date", "forecast", "lower", "upper"])
@@ -184,7 +186,7 @@ def forecast(config: TsConfig, *, runs_dir: Path = Path("runs"), name: str | Non
                   "interval_method": (summary["interval_method"] if method == "ewma" else DESCRIPTIONS[method]),
                   "interval_source": method,
                   "interval_choice": why, "probabilistic": summary["probabilistic"], "final_fit": fit_info,
-                  "last_date": str(prep.dates[last].date()), "last_value": float(prep.level[last]),
+                  "last_date": prep.stamp(last), "last_value": float(prep.level[last]),
                   "notes": summary["notes"]}
         run.write_json("metrics.json", result)
         hist = slice(max(0, last - 250), last + 1)
@@ -206,7 +208,7 @@ def _future(prep: Prepared, final: LstmForecaster, bt: Backtest, config: TsConfi
     lower, upper = future_interval(method, prep, path, bt.distributions, scale, config.backtest.interval_level)
     centre = prep.y[last[0]] + path
     dates = future_dates(prep.dates, len(path))
-    return [{"date": str(d.date()), "forecast": float(prep.to_level(c)),
+    return [{"date": stamp(d, prep.intraday), "forecast": float(prep.to_level(c)),
              "lower": float(prep.to_level(lo)), "upper": float(prep.to_level(hi))}
             for d, c, lo, hi in zip(dates, centre, lower, upper, strict=True)]
 
@@ -217,7 +219,8 @@ def future_dates(dates: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
     last = dates[-1]
     recent = dates[-30:]
     step = pd.Series(recent).diff().median()
-    if (recent.dayofweek < 5).all() and step <= pd.Timedelta(days=1.5):
+    daily = pd.Timedelta(hours=12) <= step <= pd.Timedelta(days=1.5)
+    if daily and (recent.dayofweek < 5).all():
         return pd.bdate_range(last + pd.offsets.BDay(1), periods=n)
     freq = pd.infer_freq(recent) if len(recent) >= 3 else None
     if freq:
@@ -232,8 +235,8 @@ def _backtest_summary(config: TsConfig, bt: Backtest, prep: Prepared, data: TsDa
             "interval_method": INTERVAL_METHOD.format(lam=config.backtest.ewma_lambda,
                                                       gamma=config.backtest.adapt_rate),
             "horizon": config.model.horizon, "n_test": int(len(bt.origins)),
-            "test_start": str(prep.dates[bt.origins[0]].date()),
-            "test_end": str(prep.dates[bt.origins[-1] + config.model.horizon].date()),
+            "test_start": prep.stamp(int(bt.origins[0])),
+            "test_end": prep.stamp(int(bt.origins[-1]) + config.model.horizon),
             "mase_scale": bt.mase_scale, "season": prep.season, "transform": prep.transform,
             "skill_ratio": ratio, "best_baseline": best,
             "mase_note": (f"MASE on {'log values' if prep.transform == 'log' else 'values'} (y), "
@@ -261,7 +264,8 @@ def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, da
     target = bt.origins + h
     level = {m: prep.to_level(y0 + p[:, -1]) for m, p in bt.paths.items()}
     lower, upper = prep.to_level(bt.lower[:, -1]), prep.to_level(bt.upper[:, -1])
-    frame = pd.DataFrame({"origin_date": prep.dates[bt.origins].date, "target_date": prep.dates[target].date,
+    frame = pd.DataFrame({"origin_date": [prep.stamp(int(o)) for o in bt.origins],
+                          "target_date": [prep.stamp(int(t)) for t in target],
                           "actual": prep.level[target], **level, "lower": lower, "upper": upper})
     run.write_text("predictions.csv", frame.to_csv(index=False))
     run.write_csv("metrics.csv", metric_rows(bt.metrics))
@@ -292,7 +296,7 @@ def _meta(data: TsData, prep: Prepared, config: TsConfig) -> dict[str, Any]:
             "transform": prep.transform, "transform_reason": _reason(prep, "transform"),
             "season": prep.season, "season_reason": _reason(prep, "season"),
             "features": prep.feature_names, "n_rows": len(prep),
-            "first_date": str(prep.dates[0].date()), "last_date": str(prep.dates[-1].date()),
+            "first_date": prep.stamp(0), "last_date": prep.stamp(len(prep) - 1),
             "notes": data.notes}
 
 

@@ -135,7 +135,8 @@ def test_csv_forecast_end_to_end(cli: Any, tmp_path: Path) -> None:
     widths = [r["upper"] - r["lower"] for r in rows]
     assert widths[-1] > widths[0]  # uncertainty grows with the horizon
     run = Path(out["run_dir"])
-    for name in ("forecast.csv", "forecast.png", "backtest.png", "model.keras", "history.csv", "report.md", "report.html"):
+    for name in ("forecast.csv", "forecast.png", "backtest.png", "probabilistic.png", "model.keras",
+                 "scale_model.keras", "history.csv", "report.md", "report.html"):
         assert (run / name).is_file(), name
     assert len(pd.read_csv(run / "forecast.csv")) == 5
     human = cli("ts", "forecast", "--csv", str(csv), "--horizon", "2", "--test-size", "60",
@@ -157,7 +158,7 @@ def test_weather_backtest_end_to_end(cli: Any, tmp_path: Path) -> None:
     _finite_metrics(out["metrics"])
     assert out["transform"] == "level" and out["season"] == 24
     assert out["metrics"]["seasonal_naive"]["mase_seasonal"] > 0 and out["best_baseline"] in out["metrics"]
-    assert out["test_end"] == "2010-12-31"
+    assert out["test_end"] == "2010-12-31 23:00"  # hourly: stamps keep the time of day
     meta = json.loads((Path(out["run_dir"]) / "config.json").read_text())["meta"]
     assert "time_of_day_sin" in meta["features"] and "mean-reverting" in meta["transform_reason"]
     assert "Transform level" in (Path(out["run_dir"]) / "report.md").read_text()

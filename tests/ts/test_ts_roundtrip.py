@@ -1,5 +1,5 @@
-"""The LSTM that ``ts forecast`` saves loads in a fresh process and predicts what it predicted in
-the process that trained it."""
+"""The LSTMs that ``ts forecast`` saves (the point forecaster and its scale network) load in a
+fresh process and predict what they predicted in the process that trained them."""
 from __future__ import annotations
 
 import json
@@ -38,14 +38,16 @@ def test_the_saved_forecaster_predicts_the_same_in_a_new_process(cli: Any, tmp_p
     result = cli("ts", "forecast", "--csv", str(csv), "--horizon", "3", "--test-size", "60",
                  "--refit-every", "60", *FAST, "--runs-dir", str(tmp_path / "runs"), "--json")
     assert result.code == 0, result.stderr
-    model_path = Path(json.loads(result.stdout)["run_dir"]) / "model.keras"
-    shape = [32 if d is None else d for d in saved[-1].input_shape]
-    probe = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    np.save(tmp_path / "probe.npy", probe)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_PREDICT, str(model_path), str(tmp_path / "probe.npy")],
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    want = np.asarray(saved[-1].predict(probe, verbose=0), dtype=np.float64)
-    np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1]), want, atol=1e-6)
-    assert want.std() > 0  # a real forecaster, not a constant
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    assert len(saved) == 2
+    for model, name in zip(saved, ("model.keras", "scale_model.keras"), strict=True):
+        shape = [32 if d is None else d for d in model.input_shape]
+        probe = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        np.save(tmp_path / "probe.npy", probe)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run([sys.executable, "-c", LOAD_AND_PREDICT, str(run_dir / name), str(tmp_path / "probe.npy")],
+                              capture_output=True, text=True, env=env, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        want = np.asarray(model.predict(probe, verbose=0), dtype=np.float64)
+        np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1]), want, atol=1e-6)
+        assert want.std() > 0, name  # a real forecaster, not a constant

@@ -103,6 +103,9 @@ def test_unknown_or_target_feature_columns_are_refused() -> None:
 def test_future_dates_keep_an_hourly_spacing() -> None:
     from regapps.apps.ts.task import future_dates
 
-    data = _seasonal(100)
-    nxt = future_dates(data.dates, 3)
-    assert list(nxt) == [data.dates[-1] + pd.Timedelta(hours=h) for h in (1, 2, 3)]
+    for n in (100, 120):  # ending on a Tuesday, with or without a Sunday in the last 30 hours
+        data = _seasonal(n)
+        nxt = future_dates(data.dates, 3)
+        assert list(nxt) == [data.dates[-1] + pd.Timedelta(hours=h) for h in (1, 2, 3)]
+    prep = prepare(_seasonal(120), history=100)
+    assert prep.intraday and prep.stamp(119) == "2010-01-05 23:00"
