@@ -89,6 +89,12 @@ def test_no_look_ahead() -> None:
         np.testing.assert_array_equal(base.paths[name][:cut + 1], changed.paths[name][:cut + 1])
     np.testing.assert_array_equal(base.lower[:cut + 1], changed.lower[:cut + 1])
     np.testing.assert_array_equal(base.upper[:cut + 1], changed.upper[:cut + 1])
+    assert set(base.distributions) == {"lstm", "ewma", "garch", "historical"}
+    for name, dist in base.distributions.items():  # every distribution method, the LSTM's scale too
+        other = changed.distributions[name]
+        for field in ("quantiles", "lower", "upper"):
+            np.testing.assert_array_equal(getattr(dist, field)[:cut + 1], getattr(other, field)[:cut + 1],
+                                          err_msg=f"{name}.{field}")
     # the perturbation is real: later forecasts (same fit, later inputs) do change
     assert not np.array_equal(base.paths["lstm"][cut + 1:], changed.paths["lstm"][cut + 1:])
     assert not np.array_equal(base.paths["drift"][cut + 1:], changed.paths["drift"][cut + 1:])
