@@ -50,6 +50,8 @@ class TsCVTask:
         origins = val_idx[val_idx + horizon < self.test_start]
         if len(origins) == 0:
             raise DataError("a validation fold has no forecast origin before the test window; use fewer --folds")
+        if self.metric == "mase" and config.model.risk:  # the scale network cannot change MASE
+            config = config.model_copy(update={"model": config.model.model_copy(update={"risk": False})})
         forecaster = LstmForecaster(config)
         forecaster.fit(self.prep, origin)
         paths = np.cumsum(forecaster.predict(self.prep, origins), axis=1)
