@@ -16,11 +16,12 @@ import numpy as np
 from regapps.shared.errors import DataError
 
 from .config import TsConfig
-from .features import Prepared, first_window_end
-from .metrics import diebold_mariano, point_metrics
+from .features import ROLL, Prepared, first_window_end
+from .metrics import diebold_mariano, point_metrics, standardized_residuals
 from .model import MIN_TRAIN, MIN_VAL
 from .probabilistic import (
     Distribution,
+    ewma_scale,
     garch_method,
     historical_method,
     scaled_residual_method,
@@ -33,7 +34,6 @@ MODEL = "lstm"
 BASELINES = ("naive", "seasonal_naive", "drift", "moving_average")
 SKILL_BASELINES = ("naive", "seasonal_naive", "drift")  # the LSTM's skill is against the best
 MIN_TEST = 10
-ROLL_START = 21  # the first row with an EWMA volatility (features.ROLL + 1)
 
 
 class Forecaster(Protocol):
@@ -47,8 +47,6 @@ class Backtest:
     paths: dict[str, np.ndarray]  # method -> (n, H) cumulative change of y from the origin
     lower: np.ndarray  # (n, H) model interval in y, NaN before enough residuals exist
     upper: np.ndarray
-    z: np.ndarray  # (n, H) model residuals in volatility units
-    levels: np.ndarray  # (H,) adapted quantile level per step after the last origin
     metrics: dict[str, dict[str, Any]]
     interval_coverage: float | None
     interval_n: int
@@ -144,8 +142,7 @@ def run_backtest(prep: Prepared, config: TsConfig,
     paths = {MODEL: np.cumsum(wf.steps, axis=1),
              **baseline_paths(prep, origins, horizon, b.ma_window)}
     dists = distributions(prep, origins, paths[MODEL], wf, config, notes)
-    ewma = dists["ewma"]
-    lower, upper, z, levels = ewma.lower, ewma.upper, ewma.info["z"], ewma.info["levels"]
+    lower, upper = dists["ewma"].lower, dists["ewma"].upper
     mase_scale = in_sample_naive_mae(prep, int(origins[0]), horizon)
     seasonal_scale = in_sample_naive_mae(prep, int(origins[0]), prep.season)
     metrics = score(prep, origins, paths, horizon, mase_scale, seasonal_scale)
@@ -153,8 +150,7 @@ def run_backtest(prep: Prepared, config: TsConfig,
     has = np.isfinite(lower[:, -1])
     covered = (lower[has, -1] <= y_true[has]) & (y_true[has] <= upper[has, -1])
     coverage = float(covered.mean()) if has.any() else None
-    return Backtest(origins=origins, paths=paths, lower=lower, upper=upper, z=z, levels=levels,
-                    metrics=metrics,
+    return Backtest(origins=origins, paths=paths, lower=lower, upper=upper, metrics=metrics,
                     interval_coverage=coverage, interval_n=int(has.sum()), mase_scale=mase_scale,
                     seasonal_scale=seasonal_scale, refits=refits, notes=notes, distributions=dists,
                     probabilistic=score_distributions(prep, origins, dists, b.interval_level,
@@ -167,12 +163,10 @@ def ewma_prefix(prep: Prepared, first_origin: int, horizon: int, val_z: np.ndarr
     volatility at the rows whose ``horizon`` steps end by the first origin."""
     if val_z is None:
         return None
-    steps = np.arange(1, horizon + 1)
-    ends = np.arange(max(ROLL_START, first_origin - horizon - len(val_z) + 1), first_origin - horizon + 1)
+    ends = np.arange(max(ROLL + 1, first_origin - horizon - len(val_z) + 1), first_origin - horizon + 1)
     if len(ends) == 0:
         return None
-    change = prep.y[ends[:, None] + steps[None, :]] - prep.y[ends][:, None]
-    return change / (prep.sigma[ends][:, None] * np.sqrt(steps)[None, :])
+    return standardized_residuals(prep.y, ends, np.zeros((len(ends), horizon)), ewma_scale(prep, ends, horizon))
 
 
 def distributions(prep: Prepared, origins: np.ndarray, path: np.ndarray, wf: WalkForward,
@@ -180,12 +174,11 @@ def distributions(prep: Prepared, origins: np.ndarray, path: np.ndarray, wf: Wal
     """Every method's distribution forecast (:mod:`.probabilistic`) around the LSTM's path."""
     b, horizon = config.backtest, config.model.horizon
     taus = np.asarray(b.quantiles)
-    ewma_scale = prep.sigma[origins][:, None] * np.sqrt(np.arange(1, horizon + 1))[None, :]
     out: dict[str, Distribution] = {}
     if wf.scale is not None:
         out["lstm"] = scaled_residual_method(prep, origins, path, wf.scale, b.interval_level,
                                              b.min_residuals, b.adapt_rate, wf.val_z, taus)
-    out["ewma"] = scaled_residual_method(prep, origins, path, ewma_scale, b.interval_level,
+    out["ewma"] = scaled_residual_method(prep, origins, path, ewma_scale(prep, origins, horizon), b.interval_level,
                                          b.min_residuals, b.adapt_rate,
                                          ewma_prefix(prep, int(origins[0]), horizon, wf.val_z), taus)
     try:

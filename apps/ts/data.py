@@ -49,6 +49,7 @@ def _vega(member: str, sha256: str) -> PackagedFile:
                         cache_name=f"vega_datasets-0.9.0-{member}", binary=True)
 
 
+DEFAULT_WEATHER = "seattle-daily"
 # name -> (packaged file, default target, what it is)
 WEATHER = {
     "seattle-daily": (_vega("seattle-weather.csv", "62f0609f787158128aa2bd102967173a4953122dd4f872bf1d502cae1037df0b"),
@@ -112,7 +113,7 @@ def load_series(cfg: TsDataConfig, *, cache: Path | None = None) -> TsData:
     elif cfg.source == "sample":
         data = load_sample(cfg.ticker, root, target_col=cfg.target_col, features=cfg.features)
     elif cfg.source == "weather":
-        data = load_weather(cfg.series or "seattle-daily", root, target_col=cfg.target_col,
+        data = load_weather(cfg.series or DEFAULT_WEATHER, root, target_col=cfg.target_col,
                             features=cfg.features)
     else:
         from .yahoo import load_yahoo

@@ -69,13 +69,13 @@ def dm_test(d: np.ndarray, horizon: int) -> tuple[float | None, float | None]:
 
 
 def standardized_residuals(y: np.ndarray, origins: np.ndarray, paths: np.ndarray,
-                           sigma: np.ndarray) -> np.ndarray:
-    """``z[i, k-1] = (y[o+k] - y[o] - path[i, k-1]) / (sigma[o] * sqrt(k))`` for origin ``o``:
-    forecast errors in units of the volatility known at the origin."""
+                           scale: np.ndarray) -> np.ndarray:
+    """``z[i, k-1] = (y[o+k] - y[o] - path[i, k-1]) / scale[i, k-1]`` for origin ``o``: forecast
+    errors in units of the scale forecast at the origin for the change to step ``k``."""
     horizon = paths.shape[1]
     steps = np.arange(1, horizon + 1)
     actual = y[origins[:, None] + steps[None, :]] - y[origins][:, None]
-    return (actual - paths) / (sigma[origins][:, None] * np.sqrt(steps)[None, :])
+    return (actual - paths) / scale
 
 
 def walk_forward_bands(z: np.ndarray, level: float, min_residuals: int, gamma: float = 0.0,

@@ -89,7 +89,6 @@ class LstmForecaster:
     scaler: Scaler | None = None
     alpha: float = 1.0
     info: dict[str, Any] = field(default_factory=dict)
-    info_ridge: dict[str, Any] = field(default_factory=dict)
     fit_result: Any = None
     scale_model: Any = None
     scale_result: Any = None
@@ -113,10 +112,11 @@ class LstmForecaster:
         batch = cfg.training.batch_size
         train_ds = (tf.data.Dataset.from_tensor_slices((x_tr, y_tr.astype(np.float32)))
                     .shuffle(len(x_tr), seed=seed, reshuffle_each_iteration=True).batch(batch))
+        ridge: dict[str, Any] = {}
         with training_scope(cfg.training):
             self.model = build_lstm(lookback, scaled.shape[1], cfg)
             if cfg.model.linear_skip:
-                self.info_ridge = warm_start_linear(self.model, x_tr, y_tr)
+                ridge = warm_start_linear(self.model, x_tr, y_tr)
             self.fit_result = fit(self.model, train_ds, (x_va, y_va.astype(np.float32)), config=cfg,
                                   steps_per_epoch=-(-len(x_tr) // batch), loss=_loss(cfg.model.loss),
                                   metrics=["mae"], run_dir=run_dir, verbose=self.verbose)
@@ -126,7 +126,7 @@ class LstmForecaster:
             self._fit_scale(cfg, (x_tr, y_tr), (x_va, y_va), scaled.shape[1])
         self.info = {"origin": prep.stamp(origin), "n_train": int(len(train_ends)),
                      "n_validation": int(len(val_ends)), "alpha": round(self.alpha, 4),
-                     **self.info_ridge,
+                     **ridge,
                      **self.fit_result.summary()}
         log.info("fit at %s: %d+%d windows, %d epochs (best %d), shrink %.2f, %.0f s",
                  self.info["origin"], len(train_ends), len(val_ends),

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from .features import Prepared
-from .metrics import dm_test, final_bands, walk_forward_bands
+from .metrics import dm_test, final_bands, standardized_residuals, walk_forward_bands
 from .risk import GarchScale
 
 TAUS = np.round(np.arange(0.05, 0.951, 0.05), 2)
-METHODS = ("lstm", "ewma", "garch", "historical")
 BASELINE_METHODS = ("ewma", "garch", "historical")
 
 
@@ -50,6 +49,11 @@ class Distribution:
     lower: np.ndarray
     upper: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def ewma_scale(prep: Prepared, rows: np.ndarray, horizon: int) -> np.ndarray:
+    """The EWMA volatility at each row times sqrt(k): the scale of the change to each step, (n, H)."""
+    return prep.sigma[rows][:, None] * np.sqrt(np.arange(1, horizon + 1))[None, :]
 
 
 def interval_taus(level: float) -> np.ndarray:
@@ -79,10 +83,7 @@ def scaled_residual_method(prep: Prepared, origins: np.ndarray, path: np.ndarray
     """Filtered historical simulation: ``y[o] + path + q(z) * scale`` with ``z`` the past
     residuals over their own scales (and ``prefix``, known before the first origin); the
     interval's level adapts to past misses."""
-    horizon = path.shape[1]
-    steps = np.arange(1, horizon + 1)
-    actual = prep.y[origins[:, None] + steps[None, :]] - prep.y[origins][:, None]
-    z = (actual - path) / scale
+    z = standardized_residuals(prep.y, origins, path, scale)
     centre = prep.y[origins][:, None] + path
     q = walk_forward_quantiles(z, taus, min_residuals, prefix)
     lo, hi, levels = walk_forward_bands(z, level, min_residuals, adapt_rate, prefix)
@@ -228,7 +229,7 @@ def future_interval(method: str, prep: Prepared, path: np.ndarray, dists: dict[s
     if method in ("lstm", "ewma"):
         info = dists[method].info
         zlo, zhi = final_bands(info["z"], info["levels"])
-        scale = lstm_scale if method == "lstm" and lstm_scale is not None else prep.sigma[last] * np.sqrt(steps)
+        scale = lstm_scale if method == "lstm" and lstm_scale is not None else ewma_scale(prep, np.array([last]), horizon)[0]
         centre = prep.y[last] + path
         return centre + zlo * scale, centre + zhi * scale
     if method == "garch":

@@ -73,7 +73,7 @@ def backtest_report(config: TsConfig, data: TsData, prep: Prepared, bt: Backtest
     rep.section("Metrics").table(metric_rows(result["metrics"]), COLUMNS)
     rep.text(result["mase_note"] + ". " + METRICS_NOTE)
     rep.section("Intervals").text(result["interval_method"] + ".")
-    probabilistic_section(rep, result, config.backtest.interval_level)
+    probabilistic_section(rep, result, config.backtest.interval_level, config.backtest.quantiles)
     rep.section("Backtest plot").image("backtest.png", "backtest")
     rep.section("Refits").table(bt.refits)
     rep.section("Configuration").key_values(config.to_dict())
@@ -107,7 +107,8 @@ def _num(value: Any) -> str:
 PROB_COLUMNS = ["method", "coverage", "interval_score", "pinball", "width", "dm_p_value", "versus"]
 
 
-def probabilistic_section(rep: Report, result: Mapping[str, Any], level: float) -> None:
+def probabilistic_section(rep: Report, result: Mapping[str, Any], level: float,
+                          quantiles: list[float]) -> None:
     """Distribution forecasts: coverage, interval and pinball scores per method at the last
     horizon step, the DM test against the best baseline, the reliability diagram."""
     from .probabilistic import DESCRIPTIONS
@@ -119,7 +120,8 @@ def probabilistic_section(rep: Report, result: Mapping[str, Any], level: float) 
         return
     rep.text(f"Scored on the {result['probabilistic_n']} origins where every method has a forecast, "
              f"at the last horizon step: coverage of the {level:.0%} interval, its interval (Winkler) "
-             "score, the mean pinball loss over quantiles 0.05..0.95 (lower is better for both, in "
+             f"score, the mean pinball loss over quantiles {quantiles[0]:g}..{quantiles[-1]:g} ({len(quantiles)} "
+             "levels; lower is better for both, in "
              "units of y) and the Diebold-Mariano p-value of the interval score against the best "
              f"baseline ({result['probabilistic_best_baseline']}). Every step: probabilistic.csv.")
     rep.table([{"method": m, **row} for m, row in methods.items()], PROB_COLUMNS)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 REVERTING_VR = 0.25  # variance ratio below this (and significant) = mean-reverting
 REVERTING_P = 0.05
 VR_LAG = 30  # rows over which reversion is judged (at most a tenth of the history)
+MIN_JUDGED = 20  # values needed to judge reversion at all (a lag of at least 2)
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 
@@ -119,7 +120,7 @@ def choose_transform(y: np.ndarray, history: int, requested: str, where: str,
     lag = season * math.ceil(VR_LAG / season)
     if lag > len(part) // 10:  # too few seasons to judge over whole ones
         lag = min(VR_LAG, max(2, len(part) // 10))
-    if len(part) >= 10 * 2 and np.std(np.diff(part)) > 0:
+    if len(part) >= MIN_JUDGED and np.std(np.diff(part)) > 0:
         vr, p = variance_ratio(part, lag)
         if math.isfinite(vr) and vr < REVERTING_VR and p < REVERTING_P:
             return "level", (f"mean-reverting: variance ratio {vr:.3f} at lag {lag} (p = {p:.2g}), "

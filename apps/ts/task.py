@@ -21,7 +21,7 @@ from regapps.shared.runs import Run
 from . import plots
 from .backtest import BASELINES, MODEL, Backtest, plan_origins, run_backtest, skill_ratio
 from .config import TsConfig
-from .data import TsData, load_series
+from .data import DEFAULT_WEATHER, TsData, load_series
 from .features import Prepared, history_rows, prepare, stamp
 from .model import LstmForecaster
 from .probabilistic import DESCRIPTIONS, choose_intervals, future_interval
@@ -285,7 +285,7 @@ def _write_backtest(run: Run, prep: Prepared, config: TsConfig, bt: Backtest, da
 
 def _run_name(config: TsConfig, data: TsData) -> str:
     d = config.data
-    base = Path(d.csv).stem if d.csv else (d.series or "seattle-daily") if d.source == "weather" else d.ticker
+    base = Path(d.csv).stem if d.csv else (d.series or DEFAULT_WEATHER) if d.source == "weather" else d.ticker
     return f"{base}-h{config.model.horizon}"
 
 
