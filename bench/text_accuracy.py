@@ -10,7 +10,7 @@ logistic regression; Wang & Manning 2012). Two datasets, each model on the same 
   for random pairs), so this part shares almost no film with the fit part, as the official test
   split shares none with the training split. ``--imdb-split random`` (stratified, seed 0) mixes
   every film's reviews over both parts, which flatters models that memorize names: NBSVM-bigram
-  scores 2 points higher there than on the film split.
+  scored about 2 points higher there than on the film split (0.922 against 0.902, one run).
 - **rt-snippets** (the offline default, ~10k one-sentence reviews): stratified k-fold over all
   of them (the fixed test split included), mean and spread over folds.
 
@@ -101,7 +101,7 @@ FILM_HOLDOUT = 10_000  # --imdb-split films: each class's reviews from this id o
 def load_imdb(split: str) -> list[tuple[list[str], np.ndarray, list[str], np.ndarray]]:
     import tarfile
 
-    from regapps.apps.text.formats import LABEL_DIRS, clean_text, decode
+    from regapps.apps.text.formats import _acl_key, clean_text, decode
     from sklearn.model_selection import train_test_split
 
     root = bench_data()
@@ -109,13 +109,14 @@ def load_imdb(split: str) -> list[tuple[list[str], np.ndarray, list[str], np.nda
         raise SystemExit("set REGAPPS_BENCH_DATA to the folder holding aclImdb-train.tar.gz")
     texts, labels, ids = [], [], []
     with tarfile.open(root / "aclImdb-train.tar.gz", mode="r:*") as archive:
-        for member in archive:  # aclImdb/train/{pos,neg}/<id>_<rating>.txt
+        for member in archive:  # the app's reader's walk, keeping each review's id (aclImdb/train/pos/<id>_<rating>.txt)
             parts = member.name.split("/")
-            handle = archive.extractfile(member) if member.isfile() else None
-            if handle is None or len(parts) < 2 or parts[-2] not in LABEL_DIRS or not parts[-1].endswith(".txt"):
+            key = _acl_key(parts) if member.isfile() else None
+            handle = archive.extractfile(member) if key is not None and key[0] == "train" else None
+            if key is None or handle is None:
                 continue
             texts.append(clean_text(decode(handle.read(), member.name)))
-            labels.append(LABEL_DIRS[parts[-2]])
+            labels.append(key[1])
             ids.append(int(parts[-1].split("_")[0]))
     y, held = np.asarray(labels), np.asarray(ids) >= FILM_HOLDOUT
     if split == "random":
