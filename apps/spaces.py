@@ -13,9 +13,10 @@ IMAGE_SPACES: dict[str, tuple[str, ...]] = {
              "label_smoothing=0..0.2", "batch_size=128,256,512"),
 }
 TEXT_SPACES: dict[str, tuple[str, ...]] = {
-    # the naive-Bayes bag: input n-gram dropout, L2 on its weights, NB smoothing, Adam's step
-    "nb": ("dropout=0..0.5", "l2=0,1e-8,1e-7,1e-6", "model.nb_smoothing=1..10:log",
-           "optimizer=adam,rmsprop", "learning_rate=3e-3..1e-1:log", "batch_size=32,64,128,256"),
+    # the naive-Bayes bag: input n-gram dropout, L2 toward its naive-Bayes start, Adam's step, batch
+    # size (its NB smoothing follows the texts' lengths; --space model.nb_smoothing=1..50:log searches it)
+    "nb": ("dropout=0..0.5", "l2=0,1e-8,1e-7,1e-6", "optimizer=adam,rmsprop", "learning_rate=3e-3..1e-1:log",
+           "batch_size=64,128,256,512"),
     "embedding": ("dropout=0.2..0.6", "l2=0,1e-6,1e-5,1e-4", "optimizer=adam,rmsprop",
                   "learning_rate=1e-4..3e-3:log", "batch_size=32,64,128"),
 }

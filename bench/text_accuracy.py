@@ -14,8 +14,10 @@ logistic regression; Wang & Manning 2012). Two datasets, each model on the same 
 - **rt-snippets** (the offline default, ~10k one-sentence reviews): stratified k-fold over all
   of them (the fixed test split included), mean and spread over folds.
 
-The regapps models take their own validation split from the training part, exactly as
-``regapps text train`` does, and early-stop on it; the baselines fit on the whole training part.
+The regapps models train exactly as ``regapps text train`` does: they take their own validation
+split from the training part (early stopping on it where the config asks for it; the default
+trains on a fixed schedule), then train again on the whole training part for as many epochs
+(``model.refit_all``); the baselines fit on the whole training part.
 Wall time is printed as a ratio to TF-IDF + LR's on the same split.
 
     REGAPPS_BENCH_DATA=../shared/data python bench/text_accuracy.py [--datasets imdb,rt-snippets] [--folds 5]

@@ -123,15 +123,22 @@ class NaiveBayesBag(keras.layers.Layer):
     n-gram ids of the text, padding (0) and out-of-vocabulary (1) ids left out.
 
     ``ratios`` (non-trainable) are set from the training part with :meth:`set_ratios` (a ratio
-    of 0 leaves its n-gram out); the weights ``w`` start at one, so the untrained layer scores like the naive-Bayes classifier and
-    training moves it toward logistic regression on the scaled features. With ``weighting=False``
-    every ratio is one: a plain binary bag of n-grams (the ablation). Dropout on the input n-grams
-    at ``rate`` (a variable, as in :class:`TunableDropout`), scaled by ``1 / (1 - rate)``."""
+    of 0 leaves its n-gram out). Each weight is ``prior + delta_i``: the trainable ``delta`` starts
+    at zero and the regularizer acts on it, so an L2 penalty (or weight decay) pulls the model
+    toward its prior, not toward no score. With ``prior`` 1 (the default with weighting) the
+    untrained layer scores like the naive-Bayes classifier, training moves it toward logistic
+    regression on the scaled features, and L2 bounds how far (NBSVM's interpolation; under a
+    BatchNormalization that divides the score by its spread, a penalty toward zero would only
+    rescale the score and not regularize it). With ``weighting=False`` every ratio is one: a plain
+    binary bag of n-grams (the ablation), with prior 0 and small random starting weights.
+    Dropout on the input n-grams at ``rate`` (a variable, as in :class:`TunableDropout`), scaled
+    by ``1 / (1 - rate)``."""
 
     def __init__(self, vocab_size: int, rate: float = 0.0, weighting: bool = True,
-                 seed: int | None = None, regularizer: Any = None, **kwargs: Any):
+                 seed: int | None = None, regularizer: Any = None, prior: float | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocab_size, self.weighting = int(vocab_size), bool(weighting)
+        self.prior = float(prior) if prior is not None else (1.0 if weighting else 0.0)
         self.regularizer = keras.regularizers.get(regularizer)
         self.seed = seed
         self.rate = self.add_weight(shape=(), initializer=keras.initializers.Constant(float(rate)),
@@ -141,10 +148,10 @@ class NaiveBayesBag(keras.layers.Layer):
     def build(self, input_shape: Any) -> None:
         self.ratios = self.add_weight(shape=(self.vocab_size,), initializer="ones", trainable=False,
                                       name="ratios", dtype="float32")
-        # NB scaling: start as the naive-Bayes classifier (w = 1). A plain bag has no prior, and
-        # w = 1 would make its score the text's n-gram count, which a held-out text (fewer of
+        # NB scaling: start as the naive-Bayes classifier (delta = 0). A plain bag has no prior,
+        # and w = 1 would make its score the text's n-gram count, which a held-out text (fewer of
         # its n-grams in the vocabulary) has less of: small random weights instead
-        start = "ones" if self.weighting else keras.initializers.RandomUniform(-0.05, 0.05, seed=self.seed)
+        start = "zeros" if self.weighting else keras.initializers.RandomUniform(-0.05, 0.05, seed=self.seed)
         self.weights_ = self.add_weight(shape=(self.vocab_size,), initializer=start, name="weights",
                                         dtype="float32", regularizer=self.regularizer)
 
@@ -166,13 +173,20 @@ class NaiveBayesBag(keras.layers.Layer):
             rate = ops.convert_to_tensor(self.rate)
             keep = keras.random.uniform(ops.shape(ids), dtype="float32", seed=self.seed_generator) >= rate
             present = ops.where(keep, present / (1.0 - rate), ops.zeros_like(present))
-        terms = present * ops.take(self.ratios, ids) * ops.take(self.weights_, ids)
+        weights = ops.take(self.weights_, ids) + self.prior if self.prior else ops.take(self.weights_, ids)
+        terms = present * ops.take(self.ratios, ids) * weights
         return ops.sum(terms, axis=1, keepdims=True)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return (input_shape[0], 1)
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> NaiveBayesBag:
+        # a bag saved before ``prior`` existed stored its whole weights, not their distance from one
+        return super().from_config({"prior": 0.0, **config})
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size, "weighting": self.weighting,
+                "prior": self.prior,
                 "rate": float(keras.ops.convert_to_numpy(self.rate)),
                 "regularizer": keras.regularizers.serialize(self.regularizer) if self.regularizer else None}

@@ -25,7 +25,7 @@ EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim", help="Embed
 Pooling = Annotated[str | None, typer.Option("--pooling", help="nb (default: naive-Bayes-scaled bag of n-grams, linear score > BatchNorm), average (mean embedding > Dense > BatchNorm) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
 NbWeighting = Annotated[bool | None, typer.Option("--nb-weighting/--no-nb-weighting", help="nb: scale each n-gram by its naive-Bayes log-count ratio (off: a plain binary bag of n-grams).", rich_help_panel=MODEL, show_default=False)]
 MinCount = Annotated[int | None, typer.Option("--min-count", help="nb: leave out n-grams found in fewer training texts.", rich_help_panel=MODEL)]
-RefitAll = Annotated[bool | None, typer.Option("--refit-all/--no-refit-all", help="After early stopping, train again on all training texts (validation part too) for the best epoch count; that model is saved (default on).", rich_help_panel=MODEL, show_default=False)]
+RefitAll = Annotated[bool | None, typer.Option("--refit-all/--no-refit-all", help="After the first fit, train again on all training texts (validation part too) for as many epochs as the kept model had (the best one's with early stopping); that model is saved (default on).", rich_help_panel=MODEL, show_default=False)]
 HiddenUnits = Annotated[int | None, typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps text train` run directory.")]
 

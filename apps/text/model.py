@@ -101,17 +101,44 @@ def adapt_vectorizer(vectorizer: Any, texts: list[str], batch_size: int = 1024) 
     return int(vectorizer.vocabulary_size())
 
 
-def nb_log_ratios(ids: Any, y: Any, vocab_size: int, alpha: float = NB_SMOOTHING, min_count: int = 1) -> Any:
-    """Each n-gram's naive-Bayes log-count ratio ``log(p / |p|) - log(q / |q|)``, with ``p`` and
-    ``q`` the smoothed counts of positive and negative training texts holding it (each text
-    counted once); 0 for the padding and OOV ids and for n-grams in fewer than ``min_count``
-    training texts (left out of the score)."""
+def _distinct(ids: Any) -> tuple[Any, Any]:
+    """Each row's ids sorted, and a mask of each distinct n-gram's first place (padding and OOV
+    left out): a text's set of n-grams."""
     import numpy as np
 
     ids = np.sort(ids, axis=1)
     first = np.ones(ids.shape, dtype=bool)
     first[:, 1:] = ids[:, 1:] != ids[:, :-1]
-    first &= ids > 1  # padding and OOV are not n-grams: left out of the counts and their totals
+    return ids, first & (ids > 1)
+
+
+def distinct_ngrams(ids: Any) -> Any:
+    """Each text's number of distinct n-gram ids (padding and OOV left out)."""
+    return _distinct(ids)[1].sum(axis=1)
+
+
+def nb_smoothing_for(cfg: TextModelConfig, ids: Any) -> float:
+    """``cfg.nb_smoothing``, or when None the square root of the training texts' mean number of
+    distinct n-grams. The score sums a ratio per n-gram, and the noise that n-grams seen in one or
+    two texts add to it grows with the square root of their number: a long review needs a
+    stronger shrink of rare ratios than a one-line snippet (IMDB about 25, snippets about 7;
+    bench/text_accuracy.py measured both datasets over fixed values, docs/text-model.md)."""
+    import numpy as np
+
+    if cfg.nb_smoothing is not None:
+        return cfg.nb_smoothing
+    counts = distinct_ngrams(ids)
+    return round(float(np.sqrt(max(float(counts.mean()) if len(counts) else 1.0, 1.0))), 2)
+
+
+def nb_log_ratios(ids: Any, y: Any, vocab_size: int, alpha: float = NB_SMOOTHING, min_count: int = 1) -> Any:
+    """Each n-gram's naive-Bayes log-count ratio ``log(p / |p|) - log(q / |q|)``, with ``p`` and
+    ``q`` the smoothed counts of positive and negative training texts holding it (each text
+    counted once per n-gram; Wang & Manning 2012). Ids 0 and 1 (padding, OOV) get 0, as do
+    n-grams in fewer than ``min_count`` training texts (left out of the score)."""
+    import numpy as np
+
+    ids, first = _distinct(ids)  # padding and OOV are not n-grams: left out of the counts and their totals
     counts = []
     for label in (1, 0):
         rows = np.asarray(y) == label

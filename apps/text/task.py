@@ -90,6 +90,7 @@ class TextApp:
             split = "test"
         return Fitted(result["model"], result["fit"], result["validation"], test, matrix, split,
                       {"vocabulary_size": result["vocab_size"], "jit_compile": result["jit_compile"],
+                       "nb_smoothing": result["nb_smoothing"],
                        "sequence_length": result["sequence_length"], "refit_all": result["refit"]})
 
     def curve_title(self, config: TextConfig, data: TextData) -> str:
@@ -244,7 +245,7 @@ class TextFit:
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
 
-        from .model import build_classifier, nb_log_ratios, set_nb_ratios, use_jit
+        from .model import build_classifier, nb_log_ratios, nb_smoothing_for, set_nb_ratios, use_jit
 
         t, m = config.training, config.model
         set_seed(t.seed)
@@ -259,8 +260,10 @@ class TextFit:
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
             reg = Tunable(config.regularization) if pool is not None else config.regularization
             classifier = build_classifier(m, self.vocab_size, reg, self.sequence_length)
+            self.nb_smoothing: float | None = None
             if m.pooling == "nb":  # from the training part only, like the vocabulary
-                set_nb_ratios(classifier, nb_log_ratios(ids_tr, y_tr, self.vocab_size, alpha=m.nb_smoothing,
+                self.nb_smoothing = nb_smoothing_for(m, ids_tr)
+                set_nb_ratios(classifier, nb_log_ratios(ids_tr, y_tr, self.vocab_size, alpha=self.nb_smoothing,
                                                           min_count=m.min_count))
             self.trainer = Trainer(classifier, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
@@ -298,8 +301,11 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
     if config.model.refit_all and config.training.time_budget_minutes:
         log.info("no refit on all training texts: the time budget is for one training")
     elif config.model.refit_all:
-        epochs, every = fit_result.best_epoch, [*x_tr, *x_val]
-        log.info("refit on all %d training texts for %d epochs (the first fit's best)", len(every), epochs)
+        # as many epochs as the model kept had: the best one's, or without restore_best every one run
+        epochs = fit_result.best_epoch if config.training.restore_best else fit_result.epochs_run
+        every = [*x_tr, *x_val]
+        log.info("refit on all %d training texts for %d epochs (the first fit's %s)", len(every), epochs,
+                 "best" if config.training.restore_best else "count")
         final_config = config.with_training(epochs=epochs, early_stopping=False, restore_best=False)
         job = TextFit(final_config, every, np.concatenate([y_tr, y_val]), None, None, verbose=verbose)
         job.trainer.train_until(epochs)
@@ -308,6 +314,7 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
             "classifier": job.classifier,
             "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
             "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile,
+            "nb_smoothing": job.nb_smoothing,
             "sequence_length": job.sequence_length, "refit": refit}
 
 
@@ -324,11 +331,19 @@ def predict_probs(model: Any, texts: list[str]) -> np.ndarray:
     return np.asarray(model.predict(ds, verbose=0), dtype=np.float64).reshape(-1)
 
 
+def _smoothing_phrase(m: TextModelConfig, used: float | None) -> str:
+    if used is None:
+        return ""
+    how = "set" if m.nb_smoothing is not None else "from the texts' n-gram counts"
+    return f"naive-Bayes smoothing {used:g} ({how}), "
+
+
 def _train_report(config: TextConfig, data: TextData, metrics: Mapping[str, Any], split: str) -> Report:
     tr = metrics["training"]
     m = config.model
     summary = (f"Model {MODEL_NAMES[m.pooling]} (vocabulary {tr['vocabulary_size']:,}, 1..{m.ngrams}-grams, "
-               f"{tr['sequence_length']} tokens kept per text, BatchNormalization "
+               f"{tr['sequence_length']} tokens kept per text, "
+               f"{_smoothing_phrase(m, tr.get('nb_smoothing'))}BatchNormalization "
                f"{'on' if config.regularization.batchnorm else 'off'}) on {data.source} "
                f"({len(data.y_train)} training texts, "
                f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test texts'}). "

@@ -27,7 +27,7 @@ def _rows(run_dir: str | Path) -> dict[tuple[str, ...], dict[str, str]]:
     ("image", {"model": {"preset": "fast"}}, {"optimizer.weight_decay", "regularization.dropout",
                                               "optimizer.learning_rate", "training.label_smoothing",
                                               "training.batch_size"}),
-    ("text", {}, {"regularization.dropout", "regularization.l2", "model.nb_smoothing", "optimizer.name",
+    ("text", {}, {"regularization.dropout", "regularization.l2", "optimizer.name",
                   "optimizer.learning_rate", "training.batch_size"}),
     ("text", {"model": {"pooling": "average"}}, {"regularization.dropout", "regularization.l2", "optimizer.name",
                                                  "optimizer.learning_rate", "training.batch_size"}),

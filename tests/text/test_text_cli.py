@@ -121,7 +121,10 @@ def test_partial_overrides_keep_the_text_defaults(tmp_path: Path) -> None:
 
     cfg = build_config(TextConfig, flags={"training.seed": 3, "regularization.l2": 1e-4},
                        sets=["model.ngrams=1"])
-    assert cfg.training.seed == 3 and cfg.training.epochs == 10 and cfg.training.patience == 2
+    assert cfg.training.seed == 3 and cfg.training.epochs == 3 and cfg.training.patience == 2
+    assert cfg.training.batch_size == 256 and cfg.schedule.name == "cosine"  # nb: few, quiet, decaying steps
+    assert cfg.training.early_stopping is False and cfg.training.restore_best is False  # a fixed schedule
+    assert cfg.model.nb_smoothing is None  # from the training texts' lengths
     assert cfg.regularization.batchnorm is True and cfg.regularization.dropout == 0.0
     assert cfg.regularization.l2 == 1e-4 and cfg.optimizer.learning_rate == 2e-2
     assert cfg.model.pooling == "nb" and cfg.model.ngrams == 1 and cfg.model.max_tokens == 1_000_000
@@ -132,4 +135,5 @@ def test_partial_overrides_keep_the_text_defaults(tmp_path: Path) -> None:
     # the embedding poolings keep their own defaults (heavy dropout, a smaller step)
     emb = build_config(TextConfig, flags={"model.pooling": "average", "training.seed": 3})
     assert emb.regularization.dropout == 0.5 and emb.optimizer.learning_rate == 5e-4
+    assert emb.training.epochs == 10 and emb.training.batch_size == 64 and emb.schedule.name == "constant"
     assert TextConfig.model_validate(emb.to_dict()) == emb

@@ -156,7 +156,8 @@ def test_refit_all_trains_the_saved_model_on_every_text_for_the_best_epoch_count
     results = {}
     for refit in (False, True):
         cfg = TextConfig.model_validate({"model": {"max_tokens": 20_000, "refit_all": refit},
-                                         "training": {"epochs": 6, "batch_size": 32, "patience": 2}})
+                                         "training": {"epochs": 6, "batch_size": 32, "patience": 2,
+                                                      "early_stopping": True, "restore_best": True}})
         results[refit] = fit_text_model(cfg, texts[:100], y[:100], x_val + texts[102:], np.r_[1, 0, y[102:]])
     first, final = results[False], results[True]
     assert first["refit"] is None
@@ -164,3 +165,8 @@ def test_refit_all_trains_the_saved_model_on_every_text_for_the_best_epoch_count
     assert any("zzzonlyinvalidation" in t for t in final["vectorizer"].get_vocabulary())
     assert final["refit"]["texts"] == 120 and final["refit"]["epochs"] == final["fit"].best_epoch
     assert final["validation"] == first["validation"]  # the first fit's, the same seed
+    # the nb default keeps every epoch (no restore of the best): the refit trains as many
+    fixed = TextConfig.model_validate({"model": {"max_tokens": 20_000}, "training": {"epochs": 2, "batch_size": 32}})
+    assert fixed.training.restore_best is False
+    kept = fit_text_model(fixed, texts[:100], y[:100], x_val + texts[102:], np.r_[1, 0, y[102:]])
+    assert kept["fit"].epochs_run == 2 and kept["refit"]["epochs"] == 2
