@@ -153,14 +153,19 @@ class TimeBudget(keras.callbacks.Callback):
     After each epoch the epochs left are estimated from the slowest of the last three epochs
     (the first, which includes compiling, counts only until there is another); training stops
     before an epoch that would end past the budget, and a ``schedule`` that can be laid out
-    again (``relayout(total_steps)``) ends its decay on the last epoch that fits. If an epoch
+    again (``relayout(total_steps)``) ends its decay on the last epoch that fits. Given an
+    ``epoch_seconds`` estimate (a plan's timed steps), the schedule is laid out from it before
+    the first step, so a run that fits few epochs never starts with a warm-up meant for many;
+    measured epochs replace the estimate as they come. If an epoch
     runs slower than planned (this VM's CPU speed drifts), training stops mid-epoch before the
     call of the compiled step that would end past the budget: the budget is a limit, not an
     estimate (the epoch's validation pass still runs after the cut)."""
 
     def __init__(self, seconds: float, *, schedule: Any = None, steps_per_epoch: int = 1,
-                 max_epochs: int | None = None, spent: float = 0.0):
+                 max_epochs: int | None = None, spent: float = 0.0, epoch_seconds: float | None = None,
+                 start_epoch: int = 0):
         super().__init__()
+        self.epoch_seconds, self.start_epoch = epoch_seconds, start_epoch
         self.seconds = seconds
         self.schedule = schedule if hasattr(schedule, "relayout") else None
         self.steps_per_epoch = steps_per_epoch
@@ -178,6 +183,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._start = time.perf_counter()
+        if self.epoch_seconds and not self._epoch_times and self.planned_epochs is None:
+            more = max(1, math.floor((self.seconds - self.elapsed()) / self.epoch_seconds))
+            self._plan(self.start_epoch + more)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._spent = self.elapsed()
@@ -203,14 +211,16 @@ class TimeBudget(keras.callbacks.Callback):
         self._epoch_times.append(time.perf_counter() - self._epoch_start)
         recent = (self._epoch_times[1:] or self._epoch_times)[-3:]
         more = max(0, math.floor((self.seconds - self.elapsed()) / max(recent)))
-        planned = epoch + 1 + more
+        self._plan(epoch + 1 + more)
+        if more == 0:
+            self.exhausted = True
+            self.model.stop_training = True
+            log.info("time budget of %.0f s reached after %d epochs", self.seconds, epoch + 1)
+
+    def _plan(self, planned: int) -> None:
         if self.max_epochs is not None:
             planned = min(planned, self.max_epochs)
         if self.schedule is not None and planned != self.planned_epochs:
             self.schedule.relayout(planned * self.steps_per_epoch)
             log.info("time budget: the schedule now ends after epoch %d", planned)
         self.planned_epochs = planned
-        if more == 0:
-            self.exhausted = True
-            self.model.stop_training = True
-            log.info("time budget of %.0f s reached after %d epochs", self.seconds, epoch + 1)

@@ -63,7 +63,9 @@ class Trainer:
     legs: ``train_until(n)`` runs up to epoch ``n`` and can be called again to go on from there
     (weights, optimizer state, schedule position, data order and early-stopping counter all carry
     over), so a run trained to 3 and then to 9 epochs is the run trained to 9 in one go. The
-    schedule is laid out for ``training.epochs`` whatever the legs are. ``finish()`` restores
+    schedule is laid out for ``training.epochs`` whatever the legs are (with a time budget, for
+    the epochs that fit: ``epoch_seconds`` is a plan's estimate to lay it out by before the first
+    epoch is timed, ``budget_spent`` the budget's seconds the plan used). ``finish()`` restores
     the best weights (with ``training.restore_best``) and returns the :class:`FitResult`.
 
     ``run_dir`` (if given) receives ``history.csv``, ``checkpoints/{best,last}.keras`` and,
@@ -81,7 +83,8 @@ class Trainer:
                  config: ExperimentConfig, steps_per_epoch: int, loss: Any, metrics: list[Any],
                  run_dir: Path | None = None, extra_callbacks: list[Any] | None = None,
                  jit_compile: bool = False, verbose: int = 1, resume: bool = False,
-                 pool: ModelPool | None = None):
+                 pool: ModelPool | None = None, epoch_seconds: float | None = None,
+                 budget_spent: float = 0.0):
         import keras
 
         from .callbacks import BestKeeper, HistoryRecorder, TimeBudget
@@ -128,7 +131,8 @@ class Trainer:
         if train_cfg.time_budget_minutes:  # a resumed run has only what its earlier epochs left
             self.budget = TimeBudget(train_cfg.time_budget_minutes * 60, schedule=schedule.learning_rate,
                                      steps_per_epoch=steps_per_epoch, max_epochs=train_cfg.epochs,
-                                     spent=self.seconds)
+                                     spent=self.seconds + budget_spent, epoch_seconds=epoch_seconds,
+                                     start_epoch=self.epoch)
             self.callbacks.append(self.budget)
         board = train_cfg.tensorboard_dir or (run_dir / "tensorboard" if run_dir is not None else None)
         if train_cfg.tensorboard and board is not None:

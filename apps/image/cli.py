@@ -15,6 +15,7 @@ app = typer.Typer(help="CIFAR-10 classification: a CNN with L2 and Dropout, trai
 Dataset = Annotated[str | None, typer.Option("--dataset", help="cifar10 (tensorflow-datasets; default) or digits (offline).", rich_help_panel="Data")]
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
 Preset = Annotated[str | None, typer.Option("--preset", help="Model preset: article (default; the article's CNN) or fast (residual CNN, BatchNorm, augmentation, one-cycle SGD); `regapps image presets` lists them.", rich_help_panel="Model")]
+Width = Annotated[int | None, typer.Option("--width", min=4, max=256, help="Base channel count of the fast preset (default 16; under --time-budget, the widest that fits enough epochs here, timed before training).", rich_help_panel="Model")]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
 AUG = "Augmentation"
 Flip = Annotated[bool | None, typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
@@ -27,7 +28,7 @@ LabelSmoothing = Annotated[float | None, typer.Option("--label-smoothing", help=
 IMAGE = c.AppCommands(
     name="image", task="regapps.apps.image.task", app_object="IMAGE",
     data=(c.Flag("dataset", Dataset, "data.dataset"), c.Flag("data_dir", DataDir, "data.data_dir")),
-    train=(c.Flag("preset", Preset, "model.preset"),),
+    train=(c.Flag("preset", Preset, "model.preset"), c.Flag("width", Width, "model.width")),
     train_after=(c.Flag("flip", Flip, "augment.flip"), c.Flag("crop_padding", CropPadding, "augment.crop_padding"),
                  c.Flag("flip_average", FlipAverage, "augment.flip_average"),
                  c.Flag("label_smoothing", LabelSmoothing, "training.label_smoothing")),
@@ -50,7 +51,7 @@ def presets(json_: o.Json = False, verbose: o.Verbose = False) -> None:
         for p in r["presets"]:
             lines += [f"{p['name']}: {p['model']}",
                       "  settings: " + ", ".join(f"{k}={v}" for k, v in p["settings"].items())]
-            lines += [f"  recorded: {f['figure']} [{f['source']}]" for f in p["recorded"]]
+            lines += [f"  recorded: {f['figure']} [{f['source']}; on {f['machine']}]" for f in p["recorded"]]
             if not p["recorded"]:
                 lines.append("  recorded: nothing yet")
         return "\n".join(lines)

@@ -17,7 +17,9 @@ class ImageDataConfig(Section):
 
 class ImageModelConfig(Section):
     preset: str = Field("article", description="model preset: " + ", ".join(PRESETS.names()))
-    width: int = Field(16, ge=4, le=256, description="base channel count of the fast preset")
+    width: int | None = Field(None, ge=4, le=256, description=(
+        "base channel count of the fast preset; unset: 16, or under a time budget the widest "
+        "that fits enough epochs on this machine (timed before training)"))
 
     @field_validator("preset")
     @classmethod

@@ -64,5 +64,7 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, w
 
 
 def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
-                reg: Any, width: int = 16) -> keras.Model:
-    return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg, width=width)
+                reg: Any, width: int | None = None) -> keras.Model:
+    """``width`` (the fast preset's; None: 16) is ignored by presets without one."""
+    return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg,
+                       width=16 if width is None else width)

@@ -1,6 +1,8 @@
 """What `regapps image presets` lists: each preset's model, the settings it brings, and the
 figures recorded for it on real CIFAR-10 (by the named benchmark; docs/benchmarks.md has the
-tables). The figures are records of measured runs, not claims computed here."""
+tables), each with the machine it was measured on: these CPUs run the same network up to 5x
+apart, so a figure holds for its machine only. The figures are records of measured runs, not
+claims computed here."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,24 +12,25 @@ from regapps.shared.report import flatten
 from .config import PRESET_DEFAULTS
 from .model import PRESETS
 
-# Measured on this project's 2-core CPU machine; "held out" = training images that nothing
-# trained, selected or stopped on. Update with the benchmark that produced them.
+# "held out" = training images that nothing trained, selected or stopped on. Update with the
+# benchmark that produced them, naming the machine (CPU, cores, SIMD flags that matter).
+AVX512_BF16 = "2-core CPU with AVX-512 and AVX512-BF16 (bfloat16 native)"
 RECORDED: dict[str, list[dict[str, str]]] = {
     "article": [
         {"figure": "72.74% held-out accuracy after 448 s of training (42 epochs; 45,000 trained, 5,000 held out)",
-         "source": "bench/image_fast.py --budget 7.5, quiet, 2026-11-27"},
+         "source": "bench/image_fast.py --budget 7.5, quiet, 2026-11-27", "machine": AVX512_BF16},
         {"figure": "73.33% held-out accuracy (10,000 held out, 50 epochs)",
-         "source": "bench/image_accuracy.py (loaded machine, 1247 s of training)"},
+         "source": "bench/image_accuracy.py (loaded machine, 1247 s of training)", "machine": AVX512_BF16},
         {"figure": "4485 training samples/s, peak memory 1118 MiB",
-         "source": "bench/image_throughput.py"},
+         "source": "bench/image_throughput.py", "machine": AVX512_BF16},
     ],
     "fast": [
         {"figure": "89.10% held-out accuracy after 450 s of training (13 epochs, bfloat16; 88.58% "
                    "without flip averaging); target 87%",
-         "source": "bench/image_fast.py --budget 7.5, quiet, 2026-11-27"},
+         "source": "bench/image_fast.py --budget 7.5, quiet, 2026-11-27", "machine": AVX512_BF16},
         {"figure": "91.82% held-out accuracy after 888 s of training (23 epochs, bfloat16; 90.62% "
                    "without flip averaging); target 90%",
-         "source": "bench/image_fast.py --runs fast --budget 15, quiet, 2026-11-27"},
+         "source": "bench/image_fast.py --runs fast --budget 15, quiet, 2026-11-27", "machine": AVX512_BF16},
     ],
 }
 

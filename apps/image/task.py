@@ -59,16 +59,24 @@ class ImageApp:
 
     def fit(self, config: ImageConfig, data: ImageData, *, run_dir: Path, verbose: int,
             resume: bool) -> Fitted:
+        from .plan import apply_plan, run_plan
+
         t = config.training
         train_idx, val_idx = split_indices(data.y_train, t.validation_split, t.seed)
-        job = ImageFit(config, data, train_idx, val_idx, run_dir=run_dir, verbose=verbose, resume=resume)
+        plan = run_plan(config, data.input_shape, len(data.class_names), len(train_idx), len(val_idx),
+                        run_dir=run_dir, resume=resume)
+        config = apply_plan(config, plan)
+        job = ImageFit(config, data, train_idx, val_idx, run_dir=run_dir, verbose=verbose, resume=resume,
+                       epoch_seconds=plan.epoch_seconds if plan else None,
+                       budget_spent=plan.seconds if plan else 0.0)
         job.trainer.train_until(t.epochs)
         fit = job.trainer.finish()
         test, matrix = None, None
         if data.x_test is not None and data.y_test is not None:
             test, matrix = score(job.model, data.x_test, data.y_test, data.class_names,
                                  flip_average=config.augment.flip_average)
-        return Fitted(job.model, fit, job.validate(), test, matrix, "test")
+        return Fitted(job.model, fit, job.validate(), test, matrix, "test",
+                      training={"plan": plan.to_dict()} if plan else {})
 
     def curve_title(self, config: ImageConfig, data: ImageData) -> str:
         return f"{config.model.preset} on {data.source}"
@@ -197,7 +205,8 @@ class ImageFit:
 
     def __init__(self, config: ImageConfig, data: ImageData, train_idx: np.ndarray, val_idx: np.ndarray,
                  *, tensors: tuple[Any, Any] | None = None, run_dir: Path | None = None,
-                 verbose: int = 0, resume: bool = False, pool: ModelPool | None = None):
+                 verbose: int = 0, resume: bool = False, pool: ModelPool | None = None,
+                 epoch_seconds: float | None = None, budget_spent: float = 0.0):
         from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
@@ -220,7 +229,8 @@ class ImageFit:
             self.trainer = Trainer(model, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
                                    loss=_loss(t.label_smoothing), metrics=TRAIN_METRICS, run_dir=run_dir,
-                                   verbose=verbose, resume=resume, pool=pool)
+                                   verbose=verbose, resume=resume, pool=pool,
+                                   epoch_seconds=epoch_seconds, budget_spent=budget_spent)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
         self.flip_average = config.augment.flip_average
 
@@ -303,6 +313,13 @@ def _train_report(config: ImageConfig, data: ImageData, metrics: Mapping[str, An
     for note in data.notes:
         rep.text(note)
     rep.section("Metrics").table(*metrics_rows(splits))
+    plan = training.get("plan")
+    if plan:
+        rep.section("Plan for the time budget").text(
+            f"Width {plan['width']} in {plan['precision']}, about {plan['epochs']} epochs: {plan['reason']}. "
+            f"Timing the candidates took {plan['seconds']} s of the budget.")
+        rep.table([{k: t[k] for k in ("width", "precision", "step_seconds", "epoch_seconds", "epochs_fit")}
+                   for t in plan["timings"]])
     rep.section("Per-class accuracy").table(per_class)
     rep.section("Learning curves").image("learning_curves.png", "learning curves")
     if metrics.get("test"):

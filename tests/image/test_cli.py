@@ -180,4 +180,6 @@ def test_presets_lists_every_preset_with_settings_and_no_tensorflow() -> None:
     fast = listed[1]
     assert fast["settings"]["schedule.name"] == "onecycle" and fast["settings"]["augment.flip"] is True
     assert all(isinstance(p["recorded"], list) for p in listed)
+    # a speed or budget figure holds for one machine only: every figure names the machine
+    assert all(f["machine"] and f["figure"] and f["source"] for p in listed for f in p["recorded"])
     assert modules_imported_by([["image", "presets"]], ("tensorflow", "keras")) == {"tensorflow": False, "keras": False}

@@ -127,6 +127,25 @@ def test_budget_respects_the_epoch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     assert epochs == 6
 
 
+def test_an_epoch_estimate_lays_the_schedule_out_before_the_first_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a plan's estimate (30 s an epoch) of a 100 s budget: laid out for 3 epochs at once, so a
+    # warm-up meant for a long run cannot fill the short one; measured epochs then take over
+    clock = [0.0]
+    schedule = FakeSchedule()
+    cb = _budget(monkeypatch, 100, clock, schedule=schedule, steps_per_epoch=10, max_epochs=1000,
+                 epoch_seconds=30.0, spent=10.0)  # the plan's timing used 10 s of the budget
+    cb.on_train_begin()
+    assert schedule.totals == [30] and cb.planned_epochs == 3
+    cb.on_epoch_begin(0)
+    clock[0] += 20  # faster than estimated: 10 + 20 + 3 x 20 = 90 s, a 4th more epoch fits
+    cb.on_epoch_end(0)
+    assert schedule.totals == [30, 40] and cb.planned_epochs == 4
+    resumed = _budget(monkeypatch, 100, clock, schedule=FakeSchedule(), steps_per_epoch=10,
+                      max_epochs=1000, epoch_seconds=30.0, spent=40.0, start_epoch=1)
+    resumed.on_train_begin()  # a resumed run counts its finished epoch: 1 + (100 - 40) // 30
+    assert resumed.planned_epochs == 3
+
+
 def test_schedules_without_a_horizon_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     from regapps.shared import callbacks
 
