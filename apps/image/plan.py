@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WIDTH = 16  # the fast preset's width with no time budget
 CANDIDATE_WIDTHS = (8, 12, 16, 24, 32, 48, 64)
-# The widest width that fits this many epochs wins. One-cycle training of this network has not
-# converged before ~10 epochs (bench/image_fast.py's curves): below that, epochs pay more than width.
-MIN_EPOCHS = 10
+# The widest width that fits this many epochs wins. Measured (docs/benchmarks.md): at width 16,
+# 13 -> 23 epochs still gained 2.7 points (AVX512-BF16 machine); on an AVX2 machine width 8 for 8
+# epochs beat width 12 for 5. Below this many epochs, an epoch pays more than width.
+MIN_EPOCHS = 16
 TIMED_STEPS = 3
 PLAN_SHARE = 0.05  # the most of the budget that timing wider candidates may take
 PLAN_FILE = "plan.json"
@@ -101,11 +102,12 @@ def step_seconds(config: Any, input_shape: tuple[int, int, int], n_classes: int,
 
 def plan_fast_run(config: Any, input_shape: tuple[int, int, int], n_classes: int, n_train: int,
                   n_val: int, budget_seconds: float, *, widths: tuple[int, ...] = CANDIDATE_WIDTHS,
-                  min_epochs: int = MIN_EPOCHS, timer: Any = step_seconds) -> Plan:
+                  min_epochs: int = MIN_EPOCHS, timer: Any = None) -> Plan:
     """Choose width and precision for ``budget_seconds`` of training on this machine (see the
     module's docstring). ``timer(config, shape, classes, width, precision)`` gives a step's seconds."""
     from regapps.shared.distribute import native_bfloat16, resolve_precision
 
+    timer = timer or step_seconds
     start = time.perf_counter()
     batch = config.training.batch_size
     steps = math.ceil(n_train / batch) + PREDICT_COST * math.ceil(n_val / batch)
@@ -155,18 +157,23 @@ def plan_fast_run(config: Any, input_shape: tuple[int, int, int], n_classes: int
 
 def run_plan(config: Any, input_shape: tuple[int, int, int], n_classes: int, n_train: int, n_val: int,
              *, run_dir: Path | None = None, resume: bool = False) -> Plan | None:
-    """The plan for a fast-preset run under a time budget whose width is not pinned (None for
-    any other run); a resumed run reads the one its first process saved in ``run_dir``."""
+    """The plan for a fast-preset run under a time budget (None for any other run): with a
+    width given, only that one is timed, for the epoch estimate. A resumed run reads the plan
+    its first process saved in ``run_dir``."""
     from regapps.shared.runs import atomic_write_json
 
     t = config.training
-    if config.model.preset != "fast" or not t.time_budget_minutes or config.model.width is not None:
+    if config.model.preset != "fast" or not t.time_budget_minutes:
         return None
     saved = run_dir / PLAN_FILE if run_dir is not None else None
     if resume and saved is not None and saved.is_file():
         return Plan.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    pinned = config.model.width is not None  # still timed: the epoch estimate lays the schedule out
     plan = plan_fast_run(config, input_shape, n_classes, n_train, n_val, t.time_budget_minutes * 60,
+                         widths=(config.model.width,) if pinned else CANDIDATE_WIDTHS,
                          min_epochs=min(MIN_EPOCHS, t.epochs))
+    if pinned:
+        plan.reason = f"width {plan.width} as given; it fits {plan.epochs} epochs"
     log.info("plan: width %d, %s, about %d epochs: %s", plan.width, plan.precision, plan.epochs, plan.reason)
     if saved is not None:
         atomic_write_json(saved, plan.to_dict())
