@@ -183,7 +183,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._start = time.perf_counter()
-        if self.epoch_seconds and not self._epoch_times and self.planned_epochs is None:
+        if self.epoch_seconds and self.planned_epochs is None:  # no epoch measured yet
             more = max(1, math.floor((self.seconds - self.elapsed()) / self.epoch_seconds))
             self._plan(self.start_epoch + more)
 

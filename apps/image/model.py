@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 PRESETS: Registry[keras.Model] = Registry("image preset")
+DEFAULT_WIDTH = 16  # the fast preset's base channel count when neither --width nor a budget's plan sets it
 
 
 @PRESETS.register("article", "Conv32 > pool > Conv64 > pool > Conv64 > Dropout > Dense64 > softmax")
@@ -36,7 +37,8 @@ def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any) -
 
 
 @PRESETS.register("fast", "residual CNN (ResNet-9 style) with BatchNorm; pairs with augmentation and one-cycle SGD")
-def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, width: int = 16) -> keras.Model:
+def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any,
+                width: int = DEFAULT_WIDTH) -> keras.Model:
     """prep(w) > [conv(2w), pool, residual(2w)] > [conv(4w), pool] > [conv(8w), pool,
     residual(8w)] > global max pool > dense. Every conv follows the config's regularization
     (BatchNorm on by this preset's defaults, so it can be ablated with --no-batchnorm)."""
@@ -65,6 +67,6 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any, w
 
 def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
                 reg: Any, width: int | None = None) -> keras.Model:
-    """``width`` (the fast preset's; None: 16) is ignored by presets without one."""
+    """``width`` (the fast preset's; None: ``DEFAULT_WIDTH``) is ignored by presets without one."""
     return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg,
-                       width=16 if width is None else width)
+                       width=DEFAULT_WIDTH if width is None else width)

@@ -23,7 +23,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WIDTH = 16  # the fast preset's width with no time budget
 CANDIDATE_WIDTHS = (8, 12, 16, 24, 32, 48, 64)
 # The widest width that fits this many epochs wins. Measured (docs/benchmarks.md): at width 16,
 # 13 -> 23 epochs still gained 2.7 points (AVX512-BF16 machine); on an AVX2 machine width 8 for 8
@@ -72,21 +71,17 @@ def step_seconds(config: Any, input_shape: tuple[int, int, int], n_classes: int,
                  precision: str, steps: int = TIMED_STEPS) -> float:
     """Median seconds of one training step of the fast network at ``width`` in ``precision``
     (after a first call that traces and a second that warms up), batch as configured."""
-    import keras
     import tensorflow as tf
+    from regapps.shared.distribute import training_scope
     from regapps.shared.optimizers import build_optimizer
 
     from .model import build_model
     from .task import _loss
 
     t = config.training
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
+    with training_scope(t.model_copy(update={"precision": precision})):
         model = build_model("fast", input_shape, n_classes, config.regularization, width=width)
         model.compile(optimizer=build_optimizer(config.optimizer), loss=_loss(t.label_smoothing))
-    finally:
-        keras.config.set_dtype_policy(previous)
     x = tf.random.uniform((t.batch_size, *input_shape))
     labels = tf.random.uniform((t.batch_size,), 0, n_classes, dtype=tf.int32)
     y = tf.one_hot(labels, n_classes) if t.label_smoothing > 0 else labels
