@@ -9,8 +9,10 @@ Walk-forward (expanding window) with the app's default model and settings on eac
   wind as inputs).
 Prints, per series: the transform and season chosen; MASE of every method and the LSTM's ratio
 to the best of naive, seasonal naive and drift; for every distribution method its coverage of
-the 90% interval, interval score, pinball loss and DM p-value against the best baseline; wall
-time of the whole backtest, and the machine's CPU flags.
+the 90% interval, interval score, pinball loss and DM p-value against the best baseline; how much
+the series' past can tell at all (``linear_bound.py``: ridge on the LSTM's inputs fit before the
+test window, and fit on the test window itself, answers included); wall time of the whole
+backtest, and the machine's CPU flags.
 
     REGAPPS_BENCH_DATA=/work/shared/data python bench/ts_backtest.py
         [--series AAPL MSFT SPY weather:seattle-hourly:24 weather:seattle-daily:1 ...]
@@ -29,8 +31,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_machine  # noqa: E402
+from linear_bound import ridge_bounds  # noqa: E402
 
 DEFAULT_SERIES = ["AAPL", "MSFT", "SPY", "weather:seattle-hourly:24", "weather:seattle-daily:1",
                   "weather:seattle-daily:1:temp_min,precipitation,wind"]
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     root = os.environ.get("REGAPPS_BENCH_DATA")
     from regapps.apps.ts import task
     from regapps.apps.ts.config import TsConfig
+    from regapps.apps.ts.data import EXOG, load_series
     from regapps.shared.config import build_config
     from regapps.shared.environment import configure_logging, import_tensorflow
 
@@ -89,12 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     prob = [f"{'series':<28}{'method':<12}{'cov90':>7}{'int.score':>11}{'pinball':>10}{'width':>10}{'DM p':>8}",
             "-" * 86]
     summary = []
+    bounds = [f"{'series':<28}{'n':>5}{'lstm':>8}{'ridge, past':>13}{'ridge, oracle':>15}", "-" * 69]
     for spec in args.series:
         label, flags = _flags(spec, args, root)
         cfg = build_config(TsConfig, flags=flags, sets=args.sets)
         start = time.perf_counter()
         out = task.backtest(cfg, runs_dir=runs, name="bench-" + label.replace(" ", "-").replace("+", ""))
         wall = time.perf_counter() - start
+        frame = load_series(cfg.data).frame
+        frame = frame[["target", *(c for c in frame.columns if c.startswith(EXOG))]]
+        predictions = pd.read_csv(Path(out["run_dir"]) / "predictions.csv")
+        b = ridge_bounds(frame, predictions, cfg.model.horizon, cfg.model.lookback)
+        bounds.append(f"{label:<28}{b['n']:>5}{b['lstm']:>8.3f}{b['ridge_past']:>13.3f}{b['ridge_oracle']:>15.3f}")
         for name, m in out["metrics"].items():
             point.append(f"{label:<28}{name:<16}{_f(m['mase'], '.4f', 8)}{_f(m.get('mase_seasonal'), '.4f', 8)}"
                          f"{_f(m['directional_accuracy'], '.3f', 9)}{_f(m['dm_p_value'], '.3f', 8)}")
@@ -113,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(point))
     print()
     print("\n".join(prob))
+    print()
+    print("MAE over the best baseline's at the last step (lower is better); ridge on the LSTM's inputs "
+          "fit before the test window (past) and on the test window itself, answers included (oracle):")
+    print("\n".join(bounds))
     print()
     print("\n".join(summary))
     print(f"run directories: {runs}")

@@ -57,8 +57,8 @@ def _run(repo: Path, bin_: Path, ci: bool) -> subprocess.CompletedProcess[str]:
 
 
 README_COMMAND = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" '
-                  "&& ruff check apps shared && mypy && python -m pytest")
-CALLS = ["python3 -m venv .venv", "pip install -e .[test]", "ruff check apps shared", "mypy", "python -m pytest"]
+                  "&& ruff check apps shared && mypy && python -m pytest -n 2")
+CALLS = ["python3 -m venv .venv", "pip install -e .[test]", "ruff check apps shared", "mypy", "python -m pytest -n 2"]
 
 
 def test_ci_run_calls_the_readme_test_command() -> None:
