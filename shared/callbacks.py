@@ -150,12 +150,10 @@ class TimeBudget(keras.callbacks.Callback):
     """Keeps training inside ``seconds`` of training time, counted over every ``fit`` call of
     the run (``spent`` is what earlier processes used, for a resumed run).
 
-    After each epoch the time left is laid out from the slowest of the last three epochs (the
-    first, which includes compiling, counts only until there is another), each split into its
-    training steps and its validation pass: as many whole epochs as fit, then the training steps
-    of a last, partial epoch that still fit with its validation pass. A ``schedule`` that can be
-    laid out again (``relayout(total_steps)``) ends its decay on that last step, and training
-    stops there, so a budget is not rounded down to whole epochs. Given an
+    After each epoch the epochs left are estimated from the slowest of the last three epochs
+    (the first, which includes compiling, counts only until there is another); training stops
+    before an epoch that would end past the budget, and a ``schedule`` that can be laid out
+    again (``relayout(total_steps)``) ends its decay on the last epoch that fits. Given an
     ``epoch_seconds`` estimate (a plan's timed steps), the schedule is laid out from it before
     the first step, so a run that fits few epochs never starts with a warm-up meant for many;
     measured epochs replace the estimate as they come. If an epoch
@@ -173,14 +171,12 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.max_epochs = max_epochs
         self.planned_epochs: int | None = None
-        self.planned_steps: int | None = None  # the step the schedule ends on; training stops there
         self.exhausted = False
         self.cut_mid_epoch = False
         self._spent = spent  # training seconds of earlier fit calls
         self._start = 0.0
-        self._epoch_times: list[tuple[float, float]] = []  # (training steps, validation) seconds
+        self._epoch_times: list[float] = []
         self._epoch_start = self._call_end = 0.0
-        self._epoch = 0
 
     def elapsed(self) -> float:
         return self._spent + time.perf_counter() - self._start
@@ -197,23 +193,13 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_start = self._call_end = time.perf_counter()
-        self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # one call of the compiled step (steps_per_execution batches) at a time: stop at the
-        # planned last step, or before a call that, as long as the last one, would end past
-        # the budget; ``batch`` is the call's last batch in this epoch
+        # one call of the compiled step (steps_per_execution batches) at a time: stop before
+        # a call that, as long as the last one, would end past the budget
         now = time.perf_counter()
         call, self._call_end = now - self._call_end, now
-        if self.exhausted:
-            return
-        done = self._epoch * self.steps_per_epoch + batch + 1
-        if self.planned_steps is not None and done >= self.planned_steps \
-                and self.planned_steps < (self._epoch + 1) * self.steps_per_epoch:
-            self.exhausted = self.cut_mid_epoch = True
-            self.model.stop_training = True
-            log.info("time budget: the last partial epoch ends after batch %d, with the schedule", batch + 1)
-        elif self.elapsed() + call > self.seconds:
+        if not self.exhausted and self.elapsed() + call > self.seconds:
             self.exhausted = self.cut_mid_epoch = True
             self.model.stop_training = True
             log.info("time budget of %.0f s reached inside an epoch: training stops after batch %d",
@@ -222,33 +208,19 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.cut_mid_epoch:
             return
-        now = time.perf_counter()
-        steps = self._call_end - self._epoch_start
-        if steps <= 0:  # no batch was timed: the whole epoch counts as steps
-            steps = now - self._epoch_start
-        self._epoch_times.append((steps, now - self._epoch_start - steps))
+        self._epoch_times.append(time.perf_counter() - self._epoch_start)
         recent = (self._epoch_times[1:] or self._epoch_times)[-3:]
-        step_s = max(t for t, _ in recent) / max(1, self.steps_per_epoch)
-        validation_s = max(v for _, v in recent)
-        epoch_s = step_s * self.steps_per_epoch + validation_s
-        left = self.seconds - self.elapsed()
-        whole = max(0, math.floor(left / epoch_s)) if epoch_s > 0 else 0
-        partial = max(0, math.floor((left - whole * epoch_s - validation_s) / step_s)) if step_s > 0 else 0
-        partial = min(partial, self.steps_per_epoch - 1)
-        self._plan(epoch + 1 + whole, partial)
-        if whole == 0 and partial == 0:
+        more = max(0, math.floor((self.seconds - self.elapsed()) / max(recent)))
+        self._plan(epoch + 1 + more)
+        if more == 0:
             self.exhausted = True
             self.model.stop_training = True
             log.info("time budget of %.0f s reached after %d epochs", self.seconds, epoch + 1)
 
-    def _plan(self, epochs: int, partial_steps: int = 0) -> None:
-        """End the schedule after ``epochs`` whole epochs and ``partial_steps`` steps of the next."""
-        if self.max_epochs is not None and epochs >= self.max_epochs:
-            epochs, partial_steps = self.max_epochs, 0
-        total = epochs * self.steps_per_epoch + partial_steps
-        if self.schedule is not None and total != self.planned_steps:
-            self.schedule.relayout(total)
-            log.info("time budget: the schedule now ends after epoch %d%s", epochs,
-                     f" and {partial_steps} steps of the next" if partial_steps else "")
-        self.planned_epochs = epochs + (1 if partial_steps else 0)
-        self.planned_steps = total
+    def _plan(self, planned: int) -> None:
+        if self.max_epochs is not None:
+            planned = min(planned, self.max_epochs)
+        if self.schedule is not None and planned != self.planned_epochs:
+            self.schedule.relayout(planned * self.steps_per_epoch)
+            log.info("time budget: the schedule now ends after epoch %d", planned)
+        self.planned_epochs = planned

@@ -52,9 +52,7 @@ def _budget(monkeypatch: pytest.MonkeyPatch, seconds: float, clock: list[float],
 
 
 def _simulate(monkeypatch: pytest.MonkeyPatch, budget: float, epoch_times: list[float],
-              max_epochs: int, validation: float = 0.0) -> tuple[Any, FakeSchedule, int, float]:
-    """Epochs of 10 batches, each ``epoch_times[i] / 10`` s, then a ``validation`` pass; returns
-    the callback, the schedule, the epochs begun and the clock at the end."""
+              max_epochs: int) -> tuple[Any, FakeSchedule, int]:
     clock = [0.0]
     schedule = FakeSchedule()
     cb = _budget(monkeypatch, budget, clock, schedule=schedule, steps_per_epoch=10, max_epochs=max_epochs)
@@ -62,23 +60,18 @@ def _simulate(monkeypatch: pytest.MonkeyPatch, budget: float, epoch_times: list[
     epochs = 0
     for epoch, seconds in enumerate(epoch_times):
         cb.on_epoch_begin(epoch)
-        for batch in range(10):
-            clock[0] += seconds / 10
-            cb.on_train_batch_end(batch)
-            if cb.model.stop_training:
-                break
-        clock[0] += validation  # Keras validates after a cut too
+        clock[0] += seconds
         cb.on_epoch_end(epoch)
         epochs += 1
         if cb.model.stop_training:
             break
-    return cb, schedule, epochs, clock[0]
+    return cb, schedule, epochs
 
 
 def test_budget_lays_the_schedule_out_for_the_epochs_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     # the first epoch pays for compiling (20 s); later ones take 10 s; 100 s of budget
-    cb, schedule, epochs, _ = _simulate(monkeypatch, 100, [20] + [10] * 20, max_epochs=1000)
-    assert epochs == 9 and cb.exhausted  # 20 + 8 x 10 = 100 s: not a step of a 10th would fit
+    cb, schedule, epochs = _simulate(monkeypatch, 100, [20] + [10] * 20, max_epochs=1000)
+    assert epochs == 9 and cb.exhausted  # 20 + 8 x 10 = 100 s: a 10th epoch would not fit
     assert schedule.totals[0] == 50  # after epoch 1 only the slow first epoch is known: 1 + 4
     assert schedule.totals[-1] == 90  # the decay ends exactly on the last epoch trained
     assert cb.planned_epochs == 9
@@ -87,40 +80,22 @@ def test_budget_lays_the_schedule_out_for_the_epochs_that_fit(monkeypatch: pytes
 def test_budget_plans_with_the_slowest_recent_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
     # epochs alternate 8 s and 12 s: planning with their mean (10 s) would start a 12 s epoch
     # at 30 s of a 41 s budget and end at 42 s
-    # at 30 s of a 41 s budget and end at 42 s; with the slowest (1.2 s a step) 9 steps of a 4th
-    # epoch fit, and the schedule ends on the 9th
     times = [10, 8, 12, 12, 8, 12, 8]
-    cb, schedule, epochs, end = _simulate(monkeypatch, 41, times, max_epochs=1000)
-    assert cb.exhausted and cb.cut_mid_epoch and epochs == 4
-    assert schedule.totals[-1] == 39 and cb.planned_steps == 39 and cb.planned_epochs == 4
-    assert end == pytest.approx(40.8)  # 30 s + 9 x 1.2 s, inside the budget
-
-
-def test_the_time_left_after_whole_epochs_goes_to_a_partial_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 10 s of steps and 2 s of validation an epoch, 55 s of budget: 4 whole epochs (48 s), then
-    # 5 steps (5 s) and the last validation pass (2 s) end exactly at the budget
-    cb, schedule, epochs, end = _simulate(monkeypatch, 55, [10] * 10, max_epochs=1000, validation=2)
-    assert schedule.totals == [45] and cb.planned_steps == 45 and cb.planned_epochs == 5
-    assert epochs == 5 and cb.cut_mid_epoch and end == pytest.approx(55)
-    # with 1 s less, the partial epoch loses a step, not the whole epoch
-    cb, schedule, epochs, end = _simulate(monkeypatch, 54, [10] * 10, max_epochs=1000, validation=2)
-    assert schedule.totals == [44] and epochs == 5 and end == pytest.approx(54)
-    # when the validation pass alone would not fit, the run ends with its last whole epoch
-    cb, schedule, epochs, end = _simulate(monkeypatch, 49, [10] * 10, max_epochs=1000, validation=2)
-    assert schedule.totals == [40] and epochs == 4 and not cb.cut_mid_epoch and end == pytest.approx(48)
+    cb, _, epochs = _simulate(monkeypatch, 41, times, max_epochs=1000)
+    assert cb.exhausted and epochs == 3 and sum(times[:epochs]) <= 41
 
 
 def test_an_epoch_slower_than_planned_is_cut_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [0.0]
     cb = _budget(monkeypatch, 35, clock, steps_per_epoch=4)
     cb.on_train_begin()
-    for epoch in range(2):  # 10 s epochs: after two, one more and 2 steps of a 4th fit (20 + 10 + 5 <= 35)
+    for epoch in range(2):  # 10 s epochs: after two, one more fits (20 + 10 <= 35)
         cb.on_epoch_begin(epoch)
         for batch in range(4):
             clock[0] += 2.5
             cb.on_train_batch_end(batch)
         cb.on_epoch_end(epoch)
-    assert cb.planned_epochs == 4 and cb.planned_steps == 14 and not cb.model.stop_training
+    assert cb.planned_epochs == 3 and not cb.model.stop_training
     cb.on_epoch_begin(2)
     batches = 0
     while not cb.model.stop_training:  # the machine slows down: 4 s a batch
@@ -130,7 +105,7 @@ def test_an_epoch_slower_than_planned_is_cut_at_the_budget(monkeypatch: pytest.M
     # after 3 batches (32 s) a 4th would end at 36 s: it is not started
     assert batches == 3 and clock[0] == 32 and cb.exhausted and cb.cut_mid_epoch
     cb.on_epoch_end(2)  # Keras still ends the epoch; nothing is re-planned
-    assert cb.planned_epochs == 4 and cb.planned_steps == 14
+    assert cb.planned_epochs == 3
 
 
 def test_budget_counts_every_leg_and_earlier_processes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +122,7 @@ def test_budget_counts_every_leg_and_earlier_processes(monkeypatch: pytest.Monke
 
 
 def test_budget_respects_the_epoch_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    cb, schedule, epochs, _ = _simulate(monkeypatch, 1000, [10] * 6, max_epochs=6)
+    cb, schedule, epochs = _simulate(monkeypatch, 1000, [10] * 6, max_epochs=6)
     assert schedule.totals == [60] and cb.planned_epochs == 6 and not cb.exhausted
     assert epochs == 6
 
@@ -162,9 +137,9 @@ def test_an_epoch_estimate_lays_the_schedule_out_before_the_first_step(monkeypat
     cb.on_train_begin()
     assert schedule.totals == [30] and cb.planned_epochs == 3
     cb.on_epoch_begin(0)
-    clock[0] += 20  # faster than estimated: 10 + 20 + 3 x 20 = 90 s, then 5 steps of a 5th (10 s)
+    clock[0] += 20  # faster than estimated: 10 + 20 + 3 x 20 = 90 s, a 4th more epoch fits
     cb.on_epoch_end(0)
-    assert schedule.totals == [30, 45] and cb.planned_epochs == 5
+    assert schedule.totals == [30, 40] and cb.planned_epochs == 4
     resumed = _budget(monkeypatch, 100, clock, schedule=FakeSchedule(), steps_per_epoch=10,
                       max_epochs=1000, epoch_seconds=30.0, spent=40.0, start_epoch=1)
     resumed.on_train_begin()  # a resumed run counts its finished epoch: 1 + (100 - 40) // 30
