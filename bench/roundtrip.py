@@ -7,6 +7,7 @@ Per app it prints the model file's size, the fresh process's load time (as a rat
 training process's (max |difference| of the probabilities), and the metrics both processes got.
 
     REGAPPS_BENCH_DATA=../shared/data python bench/roundtrip.py [--apps text,image,ts]
+    REGAPPS_BENCH_DATA=../shared/data python bench/roundtrip.py --apps image --image-preset fast
 
 Layouts, made from the training archives under a scratch folder:
 - text: 20,000 reviews as ``aclImdb/{train,test}/{pos,neg}`` (train + a 5,000 test split), and
@@ -49,7 +50,7 @@ def text_layouts(work: Path) -> tuple[Path, Path, list[str]]:
     order = np.random.default_rng(0).permutation(len(local.train.y))
     test, train = order[:5000], order[5000:]
     both, alone = work / "text-train", work / "text-test"
-    for idx, split, roots in ((train, "train", [both / "aclImdb/train"]),
+    for idx, _split, roots in ((train, "train", [both / "aclImdb/train"]),
                               (test, "test", [both / "aclImdb/test", alone / "test"])):
         for root in roots:
             for label in ("pos", "neg"):
@@ -121,10 +122,12 @@ def child_train(app: str, probe_file: str, argv: list[str]) -> dict[str, Any]:
         if exc.code:
             raise
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "probe": probe_predictions(app, saved[-1], probe_file)}
+    runs = Path(argv[argv.index("--runs-dir") + 1]) / app
+    run_dir = max(runs.iterdir(), key=lambda p: p.stat().st_mtime)
+    return {"seconds": seconds, "probe": probe_predictions(app, saved[-1], probe_file, run_dir)}
 
 
-def probe_predictions(app: str, model: Any, probe_file: str) -> list[float]:
+def probe_predictions(app: str, model: Any, probe_file: str, run_dir: Path) -> list[float]:
     if app == "text":
         from regapps.apps.text.formats import clean_text
         from regapps.apps.text.task import predict_probs
@@ -132,9 +135,13 @@ def probe_predictions(app: str, model: Any, probe_file: str) -> list[float]:
         texts = json.loads(Path(probe_file).read_text(encoding="utf-8"))
         return predict_probs(model, [clean_text(t) for t in texts]).tolist()
     if app == "image":
+        from regapps.apps.image.config import ImageConfig
         from regapps.apps.image.task import predict_probs as image_probs
+        from regapps.apps.image.task import test_time
 
-        return image_probs(model, np.load(probe_file)).reshape(-1).tolist()
+        # the run's own test-time augmentation, as `image predict` applies it
+        config = ImageConfig.from_saved(json.loads((run_dir / "config.json").read_text()))
+        return image_probs(model, np.load(probe_file), **test_time(config.augment)).reshape(-1).tolist()
     shape = [d or 64 for d in model.input_shape]
     probe = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     return np.asarray(model.predict(probe, verbose=0), dtype=np.float64).reshape(-1).tolist()
@@ -156,7 +163,7 @@ def child_load(app: str, model_path: str, probe_file: str) -> dict[str, Any]:
     model = load_model(Path(model_path), custom_objects=custom)
     loaded = time.perf_counter()
     return {"import_s": imported - start, "load_s": loaded - imported,
-            "probe": probe_predictions(app, model, probe_file)}
+            "probe": probe_predictions(app, model, probe_file, Path(model_path).parent)}
 
 
 def run_child(*args: str, timeout: float = 7200) -> dict[str, Any]:
@@ -183,7 +190,7 @@ def regapps(*args: str) -> tuple[dict[str, Any], float]:
 
 # --- one app -------------------------------------------------------------------------------------
 
-def bench_app(app: str, work: Path, epochs: int) -> dict[str, Any]:
+def bench_app(app: str, work: Path, epochs: int, image_preset: str = "article") -> dict[str, Any]:
     runs = work / "runs"
     work.mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"app": app}
@@ -196,7 +203,7 @@ def bench_app(app: str, work: Path, epochs: int) -> dict[str, Any]:
         train_dir, test_dir, images = image_layouts(work)
         probe_file = work / "probe.npy"
         np.save(probe_file, images)
-        argv = ["image", "train", "--data-dir", str(train_dir), "--epochs", str(epochs)]
+        argv = ["image", "train", "--data-dir", str(train_dir), "--epochs", str(epochs), "--preset", image_preset]
     else:
         probe_file = work / "unused.json"
         probe_file.write_text("[]", encoding="utf-8")
@@ -253,13 +260,15 @@ def main() -> None:
     parser.add_argument("--apps", default="text,image,ts")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--image-preset", default="article", help="article, or fast (patch whitening and "
+                                                                    "flip + translate test-time averaging)")
     args = parser.parse_args()
     print_machine()
     work = Path(tempfile.mkdtemp(prefix="regapps-roundtrip-"))
     rows = []
     try:
         for app in args.apps.split(","):
-            rows.append(bench_app(app, work / app, args.epochs))
+            rows.append(bench_app(app, work / app, args.epochs, args.image_preset))
             print(json.dumps(rows[-1]), flush=True)
     finally:
         if not args.keep:

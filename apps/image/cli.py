@@ -16,11 +16,13 @@ Dataset = Annotated[str | None, typer.Option("--dataset", help="cifar10 (tensorf
 DataDir = Annotated[str | None, typer.Option("--data-dir", help="Official CIFAR-10 archive or folder (binary or python version), or image folders train/<class>/, test/<class>/.", rich_help_panel="Data")]
 Preset = Annotated[str | None, typer.Option("--preset", help="Model preset: article (default; the article's CNN) or fast (residual CNN, BatchNorm, augmentation, one-cycle SGD); `regapps image presets` lists them.", rich_help_panel="Model")]
 Width = Annotated[int | None, typer.Option("--width", min=4, max=256, help="Base channel count of the fast preset (default 16; under --time-budget, the widest that fits enough epochs here, timed before training).", rich_help_panel="Model")]
+Whiten = Annotated[bool | None, typer.Option("--whiten/--no-whiten", help="Fast preset: a frozen 2x2 patch-whitening first layer whose filters come from the training images (airbench's); default on for colour images, off for grayscale.", rich_help_panel="Model", show_default=False)]
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
 AUG = "Augmentation"
 Flip = Annotated[bool | None, typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
 CropPadding = Annotated[int | None, typer.Option("--crop-padding", help="Pad by this many pixels and randomly crop back (0 = off).", rich_help_panel=AUG)]
 FlipAverage = Annotated[bool | None, typer.Option("--flip-average/--no-flip-average", help="Test-time augmentation: average each image's and its mirror's predictions.", rich_help_panel=AUG, show_default=False)]
+TranslateAverage = Annotated[bool | None, typer.Option("--translate-average/--no-translate-average", help="Test-time augmentation: also average over each image shifted one pixel up-left and down-right.", rich_help_panel=AUG, show_default=False)]
 LabelSmoothing = Annotated[float | None, typer.Option("--label-smoothing", help="Label smoothing in [0, 1).", rich_help_panel=o.TRAIN)]
 
 
@@ -28,9 +30,11 @@ LabelSmoothing = Annotated[float | None, typer.Option("--label-smoothing", help=
 IMAGE = c.AppCommands(
     name="image", task="regapps.apps.image.task", app_object="IMAGE",
     data=(c.Flag("dataset", Dataset, "data.dataset"), c.Flag("data_dir", DataDir, "data.data_dir")),
-    train=(c.Flag("preset", Preset, "model.preset"), c.Flag("width", Width, "model.width")),
+    train=(c.Flag("preset", Preset, "model.preset"), c.Flag("width", Width, "model.width"),
+           c.Flag("whiten", Whiten, "model.whiten")),
     train_after=(c.Flag("flip", Flip, "augment.flip"), c.Flag("crop_padding", CropPadding, "augment.crop_padding"),
                  c.Flag("flip_average", FlipAverage, "augment.flip_average"),
+                 c.Flag("translate_average", TranslateAverage, "augment.translate_average"),
                  c.Flag("label_smoothing", LabelSmoothing, "training.label_smoothing")),
     cv=(c.Flag("preset", Preset, "model.preset"),), compare=(c.Flag("preset", Preset, "model.preset"),),
 )

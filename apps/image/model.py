@@ -38,11 +38,14 @@ def article_cnn(input_shape: tuple[int, int, int], num_classes: int, reg: Any) -
 
 @PRESETS.register("fast", "residual CNN (ResNet-9 style) with BatchNorm; pairs with augmentation and one-cycle SGD")
 def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any,
-                width: int = DEFAULT_WIDTH) -> keras.Model:
+                width: int = DEFAULT_WIDTH, whiten: bool | None = None) -> keras.Model:
     """prep(w) > [conv(2w), pool, residual(2w)] > [conv(4w), pool] > [conv(8w), pool,
     residual(8w)] > global max pool > dense. Every conv follows the config's regularization
-    (BatchNorm on by this preset's defaults, so it can be ablated with --no-batchnorm)."""
+    (BatchNorm on by this preset's defaults, so it can be ablated with --no-batchnorm). With
+    ``whiten`` a frozen 2x2 patch-whitening convolution (``shared/whitening.py``; filled from the
+    training images after building) takes the place of prep; None: :func:`uses_whitening`."""
     import keras
+    from regapps.shared.whitening import whitening_layer
 
     def conv(x: Any, filters: int, name: str) -> Any:
         return conv_block(x, filters, reg, name=name, dropout=0.0)
@@ -55,7 +58,7 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any,
         return keras.layers.Add(name=f"{name}_add")([x, y])
 
     inputs = keras.Input(shape=input_shape, name="image")
-    x = conv(inputs, width, "prep")
+    x = whitening_layer(inputs, input_shape[2]) if uses_whitening(whiten, input_shape) else conv(inputs, width, "prep")
     x = residual(pool(conv(x, 2 * width, "layer1"), "pool1"), 2 * width, "res1")
     x = pool(conv(x, 4 * width, "layer2"), "pool2")
     x = residual(pool(conv(x, 8 * width, "layer3"), "pool3"), 8 * width, "res3")
@@ -65,8 +68,16 @@ def fast_resnet(input_shape: tuple[int, int, int], num_classes: int, reg: Any,
     return keras.Model(inputs, outputs, name="fast_resnet")
 
 
+def uses_whitening(whiten: bool | None, input_shape: tuple[int, int, int]) -> bool:
+    """The fast preset's whitening choice: as given, or when unset on for colour images (three
+    or more channels). One channel's 2x2 patches make only 8 whitened filters, narrower than
+    the prep convolution they replace; on 8x8 digits that scored 0.933 against 0.961."""
+    return whiten if whiten is not None else input_shape[2] >= 3
+
+
 def build_model(preset: str, input_shape: tuple[int, int, int], num_classes: int,
-                reg: Any, width: int | None = None) -> keras.Model:
-    """``width`` (the fast preset's; None: ``DEFAULT_WIDTH``) is ignored by presets without one."""
+                reg: Any, width: int | None = None, whiten: bool | None = None) -> keras.Model:
+    """``width`` (the fast preset's; None: ``DEFAULT_WIDTH``) and ``whiten`` are ignored by
+    presets without them."""
     return PRESETS.get(preset, input_shape=input_shape, num_classes=num_classes, reg=reg,
-                       width=DEFAULT_WIDTH if width is None else width)
+                       width=DEFAULT_WIDTH if width is None else width, whiten=whiten)

@@ -80,7 +80,8 @@ def step_seconds(config: Any, input_shape: tuple[int, int, int], n_classes: int,
 
     t = config.training
     with training_scope(t.model_copy(update={"precision": precision})):
-        model = build_model("fast", input_shape, n_classes, config.regularization, width=width)
+        model = build_model("fast", input_shape, n_classes, config.regularization, width=width,
+                            whiten=config.model.whiten)
         model.compile(optimizer=build_optimizer(config.optimizer), loss=_loss(t.label_smoothing))
     x = tf.random.uniform((t.batch_size, *input_shape))
     labels = tf.random.uniform((t.batch_size,), 0, n_classes, dtype=tf.int32)

@@ -74,7 +74,7 @@ class ImageApp:
         test, matrix = None, None
         if data.x_test is not None and data.y_test is not None:
             test, matrix = score(job.model, data.x_test, data.y_test, data.class_names,
-                                 flip_average=config.augment.flip_average)
+                                 **test_time(config.augment))
         return Fitted(job.model, fit, job.validate(), test, matrix, "test",
                       training={"plan": plan.to_dict()} if plan else {})
 
@@ -125,7 +125,7 @@ class ImageApp:
 
     def score(self, model: Any, labelled: Labelled, trained: Trained[ImageConfig]) -> tuple[dict[str, Any], np.ndarray]:
         return score(model, labelled.x, labelled.y, trained.meta["class_names"],
-                     flip_average=trained.config.augment.flip_average)
+                     **test_time(trained.config.augment))
 
     def read_inputs(self, trained: Trained[ImageConfig], inputs: list[Any], **options: Any) -> np.ndarray:
         if not inputs:
@@ -143,7 +143,7 @@ class ImageApp:
     def predictions(self, model: Any, batch: np.ndarray, inputs: list[Any], trained: Trained[ImageConfig],
                     *, top: int = 3) -> list[dict[str, Any]]:
         names: list[str] = trained.meta["class_names"]
-        probs = predict_probs(model, batch, flip_average=trained.config.augment.flip_average)
+        probs = predict_probs(model, batch, **test_time(trained.config.augment))
         k = min(top, len(names))
         out = []
         for path, p in zip(inputs, probs, strict=True):
@@ -210,6 +210,7 @@ class ImageFit:
         from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
+        from regapps.shared.whitening import LAYER_NAME, MAX_IMAGES, set_whitening
 
         from .model import build_model
 
@@ -225,21 +226,25 @@ class ImageFit:
                               shuffle=False, seed=t.seed, num_classes=one_hot)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
             reg = Tunable(config.regularization) if pool is not None else config.regularization
-            model = build_model(config.model.preset, data.input_shape, n_classes, reg, width=config.model.width)
+            model = build_model(config.model.preset, data.input_shape, n_classes, reg, width=config.model.width,
+                                whiten=config.model.whiten)
+            if any(layer.name == LAYER_NAME for layer in model.layers):  # from this fit's training images only
+                pick = np.random.default_rng(t.seed).permutation(train_idx)[:MAX_IMAGES]
+                set_whitening(model, data.x_train[np.sort(pick)], scale=1 / 255, seed=t.seed)
             self.trainer = Trainer(model, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
                                    loss=_loss(t.label_smoothing), metrics=TRAIN_METRICS, run_dir=run_dir,
                                    verbose=verbose, resume=resume, pool=pool,
                                    epoch_seconds=epoch_seconds, budget_spent=budget_spent)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
-        self.flip_average = config.augment.flip_average
+        self.test_time = test_time(config.augment)
 
     @property
     def model(self) -> Any:
         return self.trainer.model
 
     def validate(self) -> dict[str, Any]:
-        return score(self.model, self.x_val, self.y_val, self.class_names, flip_average=self.flip_average)[0]
+        return score(self.model, self.x_val, self.y_val, self.class_names, **self.test_time)[0]
 
 
 def image_tensors(data: ImageData) -> tuple[Any, Any]:
@@ -266,22 +271,44 @@ def _loss(label_smoothing: float) -> Any:
     return keras.losses.SparseCategoricalCrossentropy()
 
 
-def predict_probs(model: Any, x: np.ndarray, *, flip_average: bool = False) -> np.ndarray:
-    """Class probabilities; with ``flip_average``, the mean over each image and its mirror image
-    (test-time augmentation that matches training with random flips)."""
+def test_time(augment: Any) -> dict[str, bool]:
+    """The test-time augmentation an ``augment`` section asks :func:`predict_probs` for."""
+    return {"flip_average": augment.flip_average, "translate_average": augment.translate_average}
+
+
+def predict_probs(model: Any, x: np.ndarray, *, flip_average: bool = False,
+                  translate_average: bool = False) -> np.ndarray:
+    """Class probabilities, averaged over test-time augmentations: with ``flip_average``, each
+    image and its mirror image (matches training with random flips); with ``translate_average``,
+    half the weight on each image as it is and a quarter on each of two copies shifted by one
+    pixel, up-left and down-right (edges reflected; matches training with pad-and-crop)."""
     import tensorflow as tf
 
-    def run(flip: bool) -> np.ndarray:
-        ds = tf.data.Dataset.from_tensor_slices(x).batch(PREDICT_BATCH).map(
-            lambda b: tf.cast(b[:, :, ::-1] if flip else b, tf.float32) / 255.0)
+    def run(flip: bool, shift: int) -> np.ndarray:
+        def view(b: Any) -> Any:
+            b = tf.cast(b[:, :, ::-1] if flip else b, tf.float32) / 255.0
+            if shift and b.shape[1] > 1 and b.shape[2] > 1:
+                h, w = b.shape[1], b.shape[2]
+                padded = tf.pad(b, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+                start = 1 + shift
+                b = padded[:, start:start + h, start:start + w]
+            return b
+
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(PREDICT_BATCH).map(view)
         return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
 
-    return (run(False) + run(True)) / 2 if flip_average else run(False)
+    def at(shift: int) -> np.ndarray:
+        return (run(False, shift) + run(True, shift)) / 2 if flip_average else run(False, shift)
+
+    if not translate_average:
+        return at(0)
+    return 0.5 * at(0) + 0.25 * (at(-1) + at(1))
 
 
 def score(model: Any, x: np.ndarray, y: np.ndarray, class_names: list[str], *,
-          flip_average: bool = False) -> tuple[dict[str, Any], np.ndarray]:
-    return multiclass_metrics(y, predict_probs(model, x, flip_average=flip_average), class_names)
+          flip_average: bool = False, translate_average: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    probs = predict_probs(model, x, flip_average=flip_average, translate_average=translate_average)
+    return multiclass_metrics(y, probs, class_names)
 
 
 def _remap(y: np.ndarray, local_names: list[str], model_names: list[str], where: str) -> np.ndarray:

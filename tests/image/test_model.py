@@ -19,20 +19,38 @@ def test_article_cnn_matches_the_article() -> None:
 
 
 @pytest.mark.parametrize("shape", [(8, 8, 1), (12, 10, 3), (32, 32, 3), (64, 48, 3)])
-@pytest.mark.parametrize("preset", ["article", "fast"])
+@pytest.mark.parametrize("preset", ["article", "fast", "fast+whiten"])
 def test_presets_accept_any_input_shape(shape: tuple[int, int, int], preset: str) -> None:
-    model = build_model(preset, shape, 7, RegularizationConfig(batchnorm=preset == "fast"))
+    name, _, whiten = preset.partition("+")
+    model = build_model(name, shape, 7, RegularizationConfig(batchnorm=name == "fast"), whiten=bool(whiten))
     out = model(np.zeros((2, *shape), "float32"))
     assert tuple(out.shape) == (2, 7)
     np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_fast_preset_size_and_defaults() -> None:
-    assert build_model("fast", (32, 32, 3), 10, RegularizationConfig(batchnorm=True)).count_params() == 414_074
+    reg = RegularizationConfig(batchnorm=True)
+    assert build_model("fast", (32, 32, 3), 10, reg, whiten=False).count_params() == 414_074
+    # whitening: a frozen 2x2 conv to 24 filters (312 weights) for the 3x3 prep conv + BN (496),
+    # and layer1 reads 24 channels instead of 16 (+2,304)
+    assert build_model("fast", (32, 32, 3), 10, reg).count_params() == 414_074 - 496 + 312 + 2_304
     cfg = build_config(ImageConfig, flags={"model.preset": "fast", "training.batch_size": 128})
     assert cfg.regularization.batchnorm and cfg.augment.flip and cfg.schedule.name == "onecycle"
+    assert cfg.model.whiten is None and cfg.augment.flip_average and cfg.augment.translate_average
     assert cfg.training.batch_size == 128  # a flag beats the preset's default
-    assert build_config(ImageConfig).augment.flip is False  # the article preset does not augment
+    article = build_config(ImageConfig)
+    assert article.augment.flip is False  # the article preset does not augment
+    assert not (article.model.whiten or article.augment.flip_average or article.augment.translate_average)
+
+
+@pytest.mark.parametrize(("shape", "whiten", "expected"), [
+    ((32, 32, 3), None, True), ((8, 8, 1), None, False), ((8, 8, 1), True, True), ((32, 32, 3), False, False),
+    ((16, 16, 4), None, True)])
+def test_whitening_is_on_for_colour_images_unless_set(shape: tuple[int, int, int], whiten: bool | None,
+                                                       expected: bool) -> None:
+    model = build_model("fast", shape, 5, RegularizationConfig(batchnorm=True), width=8, whiten=whiten)
+    names = [layer.name for layer in model.layers]
+    assert ("whiten" in names) is expected and ("prep" in names) is not expected
 
 
 def test_flip_and_crop_augmentation() -> None:
@@ -111,13 +129,38 @@ def test_flip_average_is_the_mean_over_each_image_and_its_mirror() -> None:
     assert not np.allclose(plain, mirrored)  # the model is not mirror-symmetric, so it matters
 
 
+def test_translate_average_weighs_the_image_and_two_one_pixel_shifts() -> None:
+    import keras
+    from regapps.apps.image.task import predict_probs
+
+    keras.utils.set_random_seed(0)
+    model = build_model("article", (8, 8, 1), 4, RegularizationConfig())
+    x = np.random.default_rng(2).integers(0, 256, (5, 8, 8, 1), dtype=np.uint8)
+    def shifts(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+        return padded[:, :8, :8], padded[:, 2:, 2:]  # content moved down-right, up-left
+
+    down_right, up_left = shifts(x)
+    assert np.array_equal(down_right[:, 1:, 1:], x[:, :-1, :-1]) and np.array_equal(up_left[:, :-1, :-1], x[:, 1:, 1:])
+    plain, shifted = predict_probs(model, x), 0.25 * (predict_probs(model, down_right) + predict_probs(model, up_left))
+    np.testing.assert_allclose(predict_probs(model, x, translate_average=True), 0.5 * plain + shifted, rtol=1e-5)
+    both = predict_probs(model, x, flip_average=True, translate_average=True)
+    mirror_dr, mirror_ul = shifts(x[:, :, ::-1])  # the mirror image, then shifted
+    mirror = 0.5 * predict_probs(model, x[:, :, ::-1]) + 0.25 * (
+        predict_probs(model, mirror_dr) + predict_probs(model, mirror_ul))
+    np.testing.assert_allclose(both, (0.5 * plain + shifted + mirror) / 2, rtol=1e-5)
+    assert not np.allclose(plain, 2 * shifted, rtol=1e-3)  # the shifts change the answer
+
+
 def test_fast_preset_components_have_flags() -> None:
     from regapps.apps.commands import training_flags
 
     cfg = build_config(ImageConfig, flags={
         "model.preset": "fast", "augment.flip": False, "augment.crop_padding": 0, "augment.flip_average": False,
+        "augment.translate_average": False, "model.whiten": False,
         **{k: v for k, v in training_flags(weight_decay=0.0, schedule="constant", batchnorm=False).items()
            if v is not None}})
     assert not (cfg.augment.flip or cfg.augment.crop_padding or cfg.augment.flip_average)
+    assert not (cfg.augment.translate_average or cfg.model.whiten)
     assert cfg.optimizer.weight_decay == 0.0 and cfg.schedule.name == "constant"
     assert not cfg.regularization.batchnorm and cfg.optimizer.name == "nesterov"  # the rest stays
