@@ -96,3 +96,32 @@ def test_a_fit_whitens_from_its_training_images_only() -> None:
     everything, _ = whitening_filters(images, scale=1 / 255)
     assert not np.allclose(expected, everything, rtol=1e-2)  # the held-out images would change it
     assert MAX_IMAGES >= 1000
+
+
+def test_pooled_folds_each_whiten_from_their_own_training_part() -> None:
+    """Cross-validation trains folds on one pooled compiled model: the second fold must not keep
+    the first fold's filters."""
+    from regapps.apps.image.config import ImageConfig
+    from regapps.apps.image.data import ImageData
+    from regapps.apps.image.task import ImageFit
+    from regapps.shared.config import build_config
+    from regapps.shared.model_pool import ModelPool
+
+    rng = np.random.default_rng(4)
+    images = correlated_images(60)
+    images[30:] = rng.integers(0, 256, images[30:].shape, dtype=np.uint8)
+    data = ImageData(images, np.arange(60) % 3, None, None, ["a", "b", "c"], "generated")
+    config = build_config(ImageConfig, flags={"model.preset": "fast", "model.width": 4, "training.epochs": 1})
+    pool = ModelPool()
+    folds = [(np.arange(30), np.arange(30, 40)), (np.arange(20, 60), np.arange(0, 20))]
+    kernels, models = [], []
+    for train_idx, val_idx in folds:
+        job = ImageFit(config, data, train_idx, val_idx, pool=pool)
+        models.append(job.model)
+        kernels.append(np.array(job.model.get_layer(LAYER_NAME).kernel))
+        expected, _ = whitening_filters(images[train_idx], scale=1 / 255)
+        np.testing.assert_allclose(kernels[-1], expected, rtol=1e-5)
+        job.trainer.train_until(1)
+        job.trainer.park()
+    assert models[0] is models[1]  # the second fold trained on the pooled model
+    assert not np.allclose(kernels[0], kernels[1], rtol=1e-2)
