@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--epochs", type=int, default=3, help="Trainer epochs (the first compiles)")
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: the first one compiles")
     print_machine()
     from regapps.shared.environment import import_tensorflow
 

@@ -120,7 +120,7 @@ def main() -> None:
         if token.strip() == "article":  # the article's code, 50 epochs: its time is the budget
             article = run_child(__file__, "article", "0", timeout=3 * 3600)
             budget = round(article["train_s"] / 60, 2)
-            article.update(budget_min=budget, kept=True, variant="article")
+            article.update(budget_min=budget, kept=None, variant="article")  # no budget to keep
             rows.append(article)
             print(json.dumps(article), flush=True)
             runs = [v for v in variants if v != "article"]

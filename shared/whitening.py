@@ -25,16 +25,26 @@ MAX_IMAGES = 5_000  # patches of this many images estimate a 12x12 covariance fa
 EPS = 5e-4  # added to each eigenvalue, as a fraction of their mean (airbench's 5e-4 on unit-variance pixels)
 
 
-def whitening_filters(images: np.ndarray, *, scale: float = 1.0, patch: int = PATCH, eps: float = EPS,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_indices(n: int, indices: np.ndarray | None = None, *, seed: int = 0) -> np.ndarray:
+    """The images (of ``indices``, or all ``n``) that set the filters: at most ``MAX_IMAGES`` of
+    them, drawn with ``seed``, in ascending order."""
+    chosen = np.arange(n) if indices is None else np.asarray(indices)
+    if len(chosen) > MAX_IMAGES:
+        chosen = np.random.default_rng(seed).permutation(chosen)[:MAX_IMAGES]
+    return np.sort(chosen)
+
+
+def whitening_filters(images: np.ndarray, *, indices: np.ndarray | None = None, scale: float = 1.0,
+                      patch: int = PATCH, eps: float = EPS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Kernel ``(patch, patch, channels, 2 * patch * patch * channels)`` and bias for images
-    ``(n, h, w, channels)`` that the model sees multiplied by ``scale``; at most ``MAX_IMAGES``
-    of them (drawn with ``seed``) are used."""
-    if images.ndim != 4 or images.shape[1] < patch or images.shape[2] < patch or len(images) == 0:
-        raise ValueError(f"need images (n, h, w, c) of at least {patch}x{patch}, got shape {images.shape}")
-    if len(images) > MAX_IMAGES:
-        images = images[np.sort(np.random.default_rng(seed).choice(len(images), MAX_IMAGES, replace=False))]
-    x = np.asarray(images, dtype=np.float64) * scale
+    ``(n, h, w, channels)`` that the model sees multiplied by ``scale``: from those at
+    ``indices`` (default all), at most ``MAX_IMAGES`` of them (:func:`sample_indices`), gathered
+    only once drawn."""
+    chosen = sample_indices(len(images), indices, seed=seed)
+    if images.ndim != 4 or images.shape[1] < patch or images.shape[2] < patch or len(chosen) == 0:
+        raise ValueError(f"need images (n, h, w, c) of at least {patch}x{patch}, got shape {images.shape}"
+                         f" and {len(chosen)} chosen")
+    x = np.asarray(images[chosen], dtype=np.float64) * scale
     channels = x.shape[3]
     windows = np.lib.stride_tricks.sliding_window_view(x, (patch, patch), axis=(1, 2))  # n,h',w',c,ph,pw
     patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, patch * patch * channels)  # (ph, pw, c) order
@@ -58,14 +68,16 @@ def whitening_layer(x: Any, channels: int, *, patch: int = PATCH) -> Any:
     return keras.layers.Activation("relu", name=f"{LAYER_NAME}_act")(x)
 
 
-def set_whitening(model: Any, images: np.ndarray, *, scale: float = 1.0, seed: int = 0) -> bool:
-    """Fill ``model``'s whitening layer, if it has one, from ``images`` (seen by the model
-    multiplied by ``scale``); True when it did."""
+def set_whitening(model: Any, images: np.ndarray, *, indices: np.ndarray | None = None, scale: float = 1.0,
+                  seed: int = 0) -> bool:
+    """Fill ``model``'s whitening layer, if it has one, from ``images`` at ``indices`` (seen by
+    the model multiplied by ``scale``); True when it did. Nothing is gathered without the layer."""
     try:
         layer = model.get_layer(LAYER_NAME)
     except ValueError:
         return False
-    kernel, bias = whitening_filters(images, scale=scale, patch=layer.kernel_size[0], seed=seed)
+    kernel, bias = whitening_filters(images, indices=indices, scale=scale, patch=layer.kernel_size[0], seed=seed)
     layer.set_weights([kernel, bias])
-    log.info("patch whitening from %d images (%d filters)", min(len(images), MAX_IMAGES), kernel.shape[-1])
+    used = min(len(images) if indices is None else len(indices), MAX_IMAGES)
+    log.info("patch whitening from %d images (%d filters)", used, kernel.shape[-1])
     return True

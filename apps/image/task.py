@@ -210,7 +210,7 @@ class ImageFit:
         from regapps.shared.blocks import Tunable
         from regapps.shared.distribute import training_scope
         from regapps.shared.training import Trainer, set_seed
-        from regapps.shared.whitening import LAYER_NAME, MAX_IMAGES, set_whitening
+        from regapps.shared.whitening import set_whitening
 
         from .model import build_model
 
@@ -228,9 +228,8 @@ class ImageFit:
             reg = Tunable(config.regularization) if pool is not None else config.regularization
             model = build_model(config.model.preset, data.input_shape, n_classes, reg, width=config.model.width,
                                 whiten=config.model.whiten)
-            if any(layer.name == LAYER_NAME for layer in model.layers):  # from this fit's training images only
-                pick = np.random.default_rng(t.seed).permutation(train_idx)[:MAX_IMAGES]
-                set_whitening(model, data.x_train[np.sort(pick)], scale=1 / 255, seed=t.seed)
+            # a whitening layer, if the model has one, from this fit's training images only
+            set_whitening(model, data.x_train, indices=train_idx, scale=1 / 255, seed=t.seed)
             self.trainer = Trainer(model, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
                                    loss=_loss(t.label_smoothing), metrics=TRAIN_METRICS, run_dir=run_dir,

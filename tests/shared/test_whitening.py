@@ -45,6 +45,21 @@ def test_filters_follow_the_scale_the_model_sees() -> None:
     np.testing.assert_allclose(b255, b1, rtol=1e-4, atol=1e-5)
 
 
+def test_indices_choose_the_images_and_large_sets_are_subsampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    import regapps.shared.whitening as whitening
+
+    images = correlated_images(90)
+    idx = np.arange(10, 90, 2)
+    for got, want in zip(whitening_filters(images, indices=idx), whitening_filters(images[idx]), strict=True):
+        np.testing.assert_array_equal(got, want)
+    monkeypatch.setattr(whitening, "MAX_IMAGES", 25)
+    chosen = whitening.sample_indices(90, idx, seed=3)
+    assert len(chosen) == 25 and set(chosen) <= set(idx) and list(chosen) == sorted(chosen)
+    assert not np.array_equal(chosen, whitening.sample_indices(90, idx, seed=4))  # the seed draws
+    np.testing.assert_array_equal(whitening_filters(images, indices=idx, seed=3)[0],
+                                  whitening_filters(images[chosen])[0])
+
+
 def test_bad_images_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 2x2"):
         whitening_filters(np.zeros((3, 1, 5, 3)))
