@@ -132,12 +132,15 @@ class NaiveBayesBag(keras.layers.Layer):
     rescale the score and not regularize it). With ``weighting=False`` every ratio is one: a plain
     binary bag of n-grams (the ablation), with prior 0 and small random starting weights.
     Dropout on the input n-grams at ``rate`` (a variable, as in :class:`TunableDropout`), scaled
-    by ``1 / (1 - rate)``."""
+    by ``1 / (1 - rate)``. ``columns=(start, stop)`` reads only those columns of the ids (one
+    block of several vocabularies' ids laid side by side, e.g. words then characters)."""
 
     def __init__(self, vocab_size: int, rate: float = 0.0, weighting: bool = True,
-                 seed: int | None = None, regularizer: Any = None, prior: float | None = None, **kwargs: Any):
+                 seed: int | None = None, regularizer: Any = None, prior: float | None = None,
+                 columns: tuple[int, int] | list[int] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.vocab_size, self.weighting = int(vocab_size), bool(weighting)
+        self.columns = (int(columns[0]), int(columns[1])) if columns is not None else None
         self.prior = float(prior) if prior is not None else (1.0 if weighting else 0.0)
         self.regularizer = keras.regularizers.get(regularizer)
         self.seed = seed
@@ -165,6 +168,8 @@ class NaiveBayesBag(keras.layers.Layer):
     def call(self, ids: Any, training: Any = None) -> Any:
         from keras import ops
 
+        if self.columns is not None:
+            ids = ids[:, self.columns[0]:self.columns[1]]
         ids = ops.sort(ops.cast(ids, "int32"), axis=-1)  # duplicates side by side: count each once
         first = ops.concatenate([ops.ones_like(ids[:, :1], dtype="bool"),
                                  ops.not_equal(ids[:, 1:], ids[:, :-1])], axis=1)
@@ -187,6 +192,6 @@ class NaiveBayesBag(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size, "weighting": self.weighting,
-                "prior": self.prior,
+                "prior": self.prior, "columns": list(self.columns) if self.columns is not None else None,
                 "rate": float(keras.ops.convert_to_numpy(self.rate)),
                 "regularizer": keras.regularizers.serialize(self.regularizer) if self.regularizer else None}

@@ -24,6 +24,7 @@ Ngrams = Annotated[int | None, typer.Option("--ngrams", help="1 = words, 2 = wor
 EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim", help="Embedding size.", rich_help_panel=MODEL)]
 Pooling = Annotated[str | None, typer.Option("--pooling", help="nb (default: naive-Bayes-scaled bag of n-grams, linear score > BatchNorm), average (mean embedding > Dense > BatchNorm) or conv (Conv1D + global max).", rich_help_panel=MODEL)]
 NbWeighting = Annotated[bool | None, typer.Option("--nb-weighting/--no-nb-weighting", help="nb: scale each n-gram by its naive-Bayes log-count ratio (off: a plain binary bag of n-grams).", rich_help_panel=MODEL, show_default=False)]
+CharNgrams = Annotated[int | None, typer.Option("--char-ngrams", help="nb: a second bag of character 2..N-grams with its own ratios (0: off). Default: 5 when 99% of the training texts have at most 1,000 characters, else off.", rich_help_panel=MODEL)]
 MinCount = Annotated[int | None, typer.Option("--min-count", help="nb: leave out n-grams found in fewer training texts.", rich_help_panel=MODEL)]
 RefitAll = Annotated[bool | None, typer.Option("--refit-all/--no-refit-all", help="After the first fit, train again on all training texts (validation part too) for as many epochs as the kept model had (the best one's with early stopping); that model is saved (default on).", rich_help_panel=MODEL, show_default=False)]
 HiddenUnits = Annotated[int | None, typer.Option("--hidden-units", help="Units of the Dense > BatchNorm block.", rich_help_panel=MODEL)]
@@ -41,6 +42,7 @@ TEXT = c.AppCommands(
            c.Flag("ngrams", Ngrams, "model.ngrams"), c.Flag("embedding_dim", EmbeddingDim, "model.embedding_dim"),
            c.Flag("pooling", Pooling, "model.pooling"), c.Flag("hidden_units", HiddenUnits, "model.hidden_units"),
            c.Flag("nb_weighting", NbWeighting, "model.nb_weighting"), c.Flag("min_count", MinCount, "model.min_count"),
+           c.Flag("char_ngrams", CharNgrams, "model.char_ngrams"),
            c.Flag("refit_all", RefitAll, "model.refit_all")),
 )
 c.add_train(app, TEXT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from regapps.shared.config import ExperimentConfig, Section
 
 Pooling = Literal["nb", "average", "conv"]
@@ -40,6 +40,10 @@ class TextModelConfig(Section):
                                        "root of the training texts' mean number of distinct n-grams")
     min_count: int = Field(1, ge=1, le=1000, description="nb pooling: n-grams in fewer training texts "
                            "are left out of the score")
+    char_ngrams: int | None = Field(None, ge=0, le=8, description="nb pooling: a second bag of the text's "
+                                    "character 2..N-grams, with its own ratios and score (0: off); None: 5 "
+                                    "when 99% of the training texts are short (at most 1,000 characters), "
+                                    "else off")
     nb_weighting: bool = Field(True, description="nb pooling: scale n-grams by their naive-Bayes ratios "
                                "(off: a plain binary bag of n-grams)")
     conv_filters: int = Field(128, ge=1, le=4096, description="conv pooling: filters")
@@ -47,6 +51,13 @@ class TextModelConfig(Section):
     pooled_dropout: float = Field(0.5, ge=0, lt=1, description="dropout on the pooled text vector")
     hidden_units: int = Field(64, ge=1, le=8192, description="units of the Dense > BN block")
     jit_compile: bool | None = Field(None, description="XLA; None picks per pooling (measured)")
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _char_ngrams(cls, value: int | None) -> int | None:
+        if value == 1:
+            raise ValueError("character n-grams start at 2: give 0 (off) or 2..8")
+        return value
 
 
 # The text app's own defaults for the shared sections, per pooling (bench/text_accuracy.py;

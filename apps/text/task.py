@@ -90,7 +90,7 @@ class TextApp:
             split = "test"
         return Fitted(result["model"], result["fit"], result["validation"], test, matrix, split,
                       {"vocabulary_size": result["vocab_size"], "jit_compile": result["jit_compile"],
-                       "nb_smoothing": result["nb_smoothing"],
+                       "nb_smoothing": result["nb_smoothing"], "characters": result["characters"],
                        "sequence_length": result["sequence_length"], "refit_all": result["refit"]})
 
     def curve_title(self, config: TextConfig, data: TextData) -> str:
@@ -206,30 +206,51 @@ def _split(config: TextConfig, data: TextData) -> tuple[Any, Any, Any, Any]:
 
 @dataclass
 class Vectorized:
-    """A vectorizer adapted on one training part, with that part (and its validation part) as
+    """Vectorizers adapted on one training part, with that part (and its validation part) as
     token ids: what every trial on the same fold and vectorizer settings can share."""
 
-    vectorizer: Any
+    vectorizer: Any  # model.Vectorizers
     vocab_size: int
-    sequence_length: int
+    sequence_length: int  # word ids per text; the character ids follow them
     ids_tr: np.ndarray
     ids_val: np.ndarray | None
+    char_vocab_size: int = 0
+
+    @property
+    def chars(self) -> tuple[int, int] | None:
+        """(vocabulary size, ids per text) of the character bag, or None without one."""
+        return (self.char_vocab_size, self.vectorizer.char_length) if self.vectorizer.chars is not None else None
 
     @staticmethod
     def settings(m: TextModelConfig) -> tuple[Any, ...]:
-        """The model settings the vectorizer and the ids depend on."""
-        return m.max_tokens, m.ngrams, m.sequence_length
+        """The model settings the vectorizers and the ids depend on."""
+        return m.max_tokens, m.ngrams, m.sequence_length, m.char_ngrams, m.pooling == "nb"
 
     @classmethod
     def fit(cls, m: TextModelConfig, x_tr: list[str], x_val: list[str] | None) -> Vectorized:
-        from .model import adapt_vectorizer, build_vectorizer, sequence_length_for
+        from .model import (
+            Vectorizers,
+            adapt_vectorizer,
+            build_char_vectorizer,
+            build_vectorizer,
+            char_ngrams_for,
+            char_sequence_length_for,
+            sequence_length_for,
+        )
 
         sequence_length = sequence_length_for(m, x_tr)
-        vectorizer = build_vectorizer(m, sequence_length)
-        vocab_size = adapt_vectorizer(vectorizer, x_tr)
+        words = build_vectorizer(m, sequence_length)
+        vocab_size = adapt_vectorizer(words, x_tr)
         log.info("vocabulary: %d terms (1..%d-grams), %d kept per text", vocab_size, m.ngrams, sequence_length)
-        return cls(vectorizer, vocab_size, sequence_length, vectorize(vectorizer, x_tr),
-                   vectorize(vectorizer, x_val) if x_val is not None else None)
+        n, chars, char_vocab = char_ngrams_for(m, x_tr), None, 0
+        if n:
+            char_length = char_sequence_length_for(x_tr, n)
+            chars = build_char_vectorizer(m, n, char_length)
+            char_vocab = adapt_vectorizer(chars, x_tr)
+            log.info("character vocabulary: %d terms (2..%d-grams), %d kept per text", char_vocab, n, char_length)
+        vectorizers = Vectorizers(words, chars, n)
+        return cls(vectorizers, vocab_size, sequence_length, vectorize(vectorizers, x_tr),
+                   vectorize(vectorizers, x_val) if x_val is not None else None, char_vocab)
 
 
 class TextFit:
@@ -251,6 +272,7 @@ class TextFit:
         set_seed(t.seed)
         vec = vectorized or Vectorized.fit(m, x_tr, x_val)
         self.vectorizer, self.vocab_size, self.sequence_length = vec.vectorizer, vec.vocab_size, vec.sequence_length
+        self.chars = vec.chars
         ids_tr, self.ids_val, self.y_val = vec.ids_tr, vec.ids_val, y_val
         train_ds = make_dataset(ids_tr, y_tr, t.batch_size, shuffle=True, seed=t.seed)
         val_ds = (make_dataset(self.ids_val, y_val, max(t.batch_size, PREDICT_BATCH), shuffle=False, seed=t.seed)
@@ -259,12 +281,19 @@ class TextFit:
         loss = keras.losses.BinaryCrossentropy(label_smoothing=t.label_smoothing)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
             reg = Tunable(config.regularization) if pool is not None else config.regularization
-            classifier = build_classifier(m, self.vocab_size, reg, self.sequence_length)
+            classifier = build_classifier(m, self.vocab_size, reg, self.sequence_length, self.chars)
             self.nb_smoothing: float | None = None
-            if m.pooling == "nb":  # from the training part only, like the vocabulary
-                self.nb_smoothing = nb_smoothing_for(m, ids_tr)
-                set_nb_ratios(classifier, nb_log_ratios(ids_tr, y_tr, self.vocab_size, alpha=self.nb_smoothing,
-                                                          min_count=m.min_count))
+            self.char_nb_smoothing: float | None = None
+            if m.pooling == "nb":  # from the training part only, like the vocabulary; each bag its own
+                words, chars = ids_tr[:, :self.sequence_length], ids_tr[:, self.sequence_length:]
+                self.nb_smoothing = nb_smoothing_for(m, words)
+                ratios = nb_log_ratios(words, y_tr, self.vocab_size, alpha=self.nb_smoothing, min_count=m.min_count)
+                char_ratios = None
+                if self.chars is not None:
+                    self.char_nb_smoothing = nb_smoothing_for(m, chars)
+                    char_ratios = nb_log_ratios(chars, y_tr, self.chars[0], alpha=self.char_nb_smoothing,
+                                                min_count=m.min_count)
+                set_nb_ratios(classifier, ratios, char_ratios)
             self.trainer = Trainer(classifier, train_ds, val_ds, config=config,
                                    steps_per_epoch=-(-len(ids_tr) // t.batch_size), loss=loss,
                                    metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
@@ -314,8 +343,16 @@ def fit_text_model(config: TextConfig, x_tr: list[str], y_tr: np.ndarray, x_val:
             "classifier": job.classifier,
             "vectorizer": job.vectorizer, "fit": fit_result, "validation": validation,
             "validation_matrix": matrix, "vocab_size": job.vocab_size, "jit_compile": job.jit_compile,
-            "nb_smoothing": job.nb_smoothing,
+            "nb_smoothing": job.nb_smoothing, "characters": _characters(job),
             "sequence_length": job.sequence_length, "refit": refit}
+
+
+def _characters(job: TextFit) -> dict[str, Any] | None:
+    """The character bag's settings, as the run's metrics record them (None without one)."""
+    if job.chars is None:
+        return None
+    return {"ngrams": f"2..{job.vectorizer.char_ngrams}", "vocabulary_size": job.chars[0],
+            "sequence_length": job.chars[1], "nb_smoothing": job.char_nb_smoothing}
 
 
 def score_ids(classifier: Any, ids: np.ndarray, y: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
@@ -338,12 +375,24 @@ def _smoothing_phrase(m: TextModelConfig, used: float | None) -> str:
     return f"naive-Bayes smoothing {used:g} ({how}), "
 
 
+def _characters_phrase(m: TextModelConfig, chars: Mapping[str, Any] | None) -> str:
+    if m.pooling != "nb":
+        return ""
+    if not chars:
+        why = "set" if m.char_ngrams is not None else "texts longer than the automatic character bag's limit"
+        return f"no character n-grams ({why}), "
+    how = "set" if m.char_ngrams is not None else "on for short texts"
+    return (f"a second bag of character {chars['ngrams']}-grams ({how}; vocabulary {chars['vocabulary_size']:,}, "
+            f"{chars['sequence_length']} kept per text, smoothing {chars['nb_smoothing']:g}), ")
+
+
 def _train_report(config: TextConfig, data: TextData, metrics: Mapping[str, Any], split: str) -> Report:
     tr = metrics["training"]
     m = config.model
     summary = (f"Model {MODEL_NAMES[m.pooling]} (vocabulary {tr['vocabulary_size']:,}, 1..{m.ngrams}-grams, "
                f"{tr['sequence_length']} tokens kept per text, "
-               f"{_smoothing_phrase(m, tr.get('nb_smoothing'))}BatchNormalization "
+               f"{_smoothing_phrase(m, tr.get('nb_smoothing'))}{_characters_phrase(m, tr.get('characters'))}"
+               f"BatchNormalization "
                f"{'on' if config.regularization.batchnorm else 'off'}) on {data.source} "
                f"({len(data.y_train)} training texts, "
                f"{'no test split' if data.y_test is None else f'{len(data.y_test)} test texts'}). "

@@ -63,8 +63,9 @@ AWKWARD = ["\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "
            "\u00a0", "\u3000", "\u200b", "\ufeff", "\t", "\r", "\u00e9", "\U0001F600", "<br />"]
 
 
-def make_large_corpus(n: int, seed: int = 0, *, lexicon: int = 30_000) -> list[tuple[str, int]]:
-    """``n`` balanced reviews of 60-240 words from a Zipf-distributed lexicon of ``lexicon``
+def make_large_corpus(n: int, seed: int = 0, *, lexicon: int = 30_000, words_per_text: tuple[int, int] = (60, 240),
+                      long_every: int = 97) -> list[tuple[str, int]]:
+    """``n`` balanced reviews of 60-240 words (``words_per_text``) from a Zipf-distributed lexicon of ``lexicon``
     made-up words (so the words + bigrams vocabulary passes 100,000 terms at 25,000 reviews),
     with sentiment words at a low rate, the :data:`AWKWARD` characters inside and between words
     as in scraped reviews, some all-punctuation texts and very long words."""
@@ -73,11 +74,11 @@ def make_large_corpus(n: int, seed: int = 0, *, lexicon: int = 30_000) -> list[t
     rng = random.Random(seed)
     letters = "abcdefghijklmnopqrstuvwxyz\u00e9\u00fc\u00df\u0436\u4e2d"
     words = ["".join(rng.choices(letters, k=rng.randint(2, 8))) for _ in range(lexicon)]
-    ranks = (np.random.default_rng(seed).zipf(1.3, size=(n, 240)) % lexicon).tolist()
+    ranks = (np.random.default_rng(seed).zipf(1.3, size=(n, words_per_text[1])) % lexicon).tolist()
     out = []
     for i in range(n):
         label = i % 2
-        length = rng.randint(60, 240)
+        length = rng.randint(*words_per_text)
         tokens = [words[r] for r in ranks[i][:length]]
         cues = POSITIVE if label else NEGATIVE
         for _ in range(rng.randint(2, 5)):
@@ -85,7 +86,7 @@ def make_large_corpus(n: int, seed: int = 0, *, lexicon: int = 30_000) -> list[t
         for _ in range(rng.randint(0, 7)):
             pos = rng.randrange(length)
             tokens[pos] += rng.choice(AWKWARD) + rng.choice(words[:200])
-        if i % 97 == 0:
+        if i % long_every == 0:
             tokens.append("x" * rng.randint(500, 3000))  # a very long "word"
         text = " ".join(tokens)
         if i % 251 == 0:
@@ -103,3 +104,21 @@ def write_acl_pairs(root: Path, splits: dict[str, list[tuple[str, int]]]) -> Pat
             name = f"{split}/{'pos' if label else 'neg'}/{i}_{8 if label else 2}.txt"
             (root / name).write_text(text, encoding="utf-8", newline="")
     return root
+
+
+def make_morphology_corpus(n: int, seed: int = 0) -> list[tuple[str, int]]:
+    """``n`` balanced short texts whose sentiment is only in word stems: each cue word is a
+    positive or negative stem with a fresh random ending, so held-out texts' cue words are never
+    in a training vocabulary of words, while their character n-grams are."""
+    rng = random.Random(seed)
+    stems = {1: ["wonderf", "brillian", "superbl", "delightf"], 0: ["terribl", "horribl", "dreadf", "tedious"]}
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out = []
+    for i in range(n):
+        label = i % 2
+        tokens = rng.choices(FILLER, k=rng.randint(6, 14))
+        for _ in range(2):
+            cue = rng.choice(stems[label]) + "".join(rng.choices(letters, k=4))
+            tokens.insert(rng.randrange(len(tokens) + 1), cue)
+        out.append((" ".join(tokens), label))
+    return out

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ..fresh import run_fresh
-from .corpora import AWKWARD, make_corpus, make_large_corpus, write_acl_pairs
+from .corpora import AWKWARD, make_corpus, make_large_corpus, write_acl_pairs, write_csv
 
 # Full Unicode (hypothesis leaves out lone surrogates, which have no UTF-8), weighted toward
 # the characters that broke the vocabulary file, plus whitespace-only and empty texts.
@@ -127,6 +127,7 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     run = Path(result.run_dir)
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["training"]["vocabulary_size"] > 100_000
+    assert metrics["training"]["characters"] is None  # reviews this long: words only
     assert metrics["test"]["accuracy"] > 0.6  # one epoch learns the sentiment words
 
     probe = [clean_text(t) for t, _ in test_pairs[:200]]
@@ -151,3 +152,49 @@ def test_a_model_trained_at_real_scale_evaluates_and_predicts_in_fresh_processes
     size_mb = (run / "model.keras").stat().st_size / 2**20
     weights_mb = metrics["training"]["vocabulary_size"] * 2 * 4 / 2**20  # the nb model: a ratio and a weight a term
     assert size_mb < 1.5 * weights_mb + 10  # the weights and vocabulary, no optimizer slots
+
+
+@pytest.mark.slow
+def test_a_short_text_model_with_character_ngrams_reloads_in_fresh_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000 generated one-sentence reviews (rt-snippets' size; the awkward characters of scraped
+    text) as a CSV, trained with the defaults, which add the character bag for texts this short:
+    ``evaluate --csv`` on held-out ones and ``predict --file`` in a new process give this
+    process's numbers."""
+    from regapps.apps.text import task
+    from regapps.apps.text.config import TextConfig
+    from regapps.apps.text.formats import clean_text
+    from regapps.shared import modelio
+    from regapps.shared.metrics import binary_metrics
+
+    pairs = make_large_corpus(10_000, seed=4, lexicon=20_000, words_per_text=(5, 40), long_every=997)
+    train_csv = write_csv(tmp_path / "train.csv", pairs[:8_000])
+    held_csv = write_csv(tmp_path / "held.csv", pairs[8_000:])
+    saved: list[Any] = []
+    real_save = modelio.save_model
+    monkeypatch.setattr(modelio, "save_model", lambda model, path: (saved.append(model), real_save(model, path))[1])
+    cfg = TextConfig.model_validate({"data": {"csv": str(train_csv)}})
+    run = Path(task.train(cfg, runs_dir=tmp_path / "runs", verbose=0).run_dir)
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    chars = metrics["training"]["characters"]
+    assert chars["ngrams"] == "2..5" and chars["vocabulary_size"] > 100_000
+    assert "character 2..5-grams" in (run / "report.md").read_text(encoding="utf-8")
+
+    held = [(clean_text(t), y) for t, y in pairs[8_000:]]
+    want = binary_metrics(np.array([y for _, y in held]), task.predict_probs(saved[-1], [t for t, _ in held]),
+                          task.CLASS_NAMES)[0]
+    assert want["accuracy"] > 0.6
+    probe = [t for t, _ in held[:300] if t]
+    lines = tmp_path / "probe.txt"
+    lines.write_text("\n".join(probe), encoding="utf-8")
+    evaluate, predict = run_fresh([["text", "evaluate", str(run), "--csv", str(held_csv), "--json"],
+                                   ["text", "predict", str(run), "--file", str(lines), "--json"]],
+                                  cache=tmp_path / "cache", cwd=tmp_path, timeout=900)
+    evaluated = evaluate.json()["metrics"]["test"]
+    assert evaluated["n"] == len(held)
+    for key in ("accuracy", "precision", "recall", "f1"):
+        assert evaluated[key] == pytest.approx(want[key], abs=1e-9), key
+    predicted = predict.json()["predictions"]
+    assert [p["input"] for p in predicted] == probe
+    np.testing.assert_allclose([p["positive_probability"] for p in predicted],
+                               task.predict_probs(saved[-1], probe), atol=1e-6)

@@ -86,7 +86,7 @@ def test_saved_model_reloads_safely_with_the_same_probabilities(tmp_path: Path) 
     texts, y = [t for t, _ in pairs], np.array([y for _, y in pairs])
     x_val = ["zzzonlyinvalidation great film", "awful plot"]
     result = fit_text_model(cfg, texts[:100], y[:100], x_val + texts[102:], np.r_[1, 0, y[102:]])
-    vocabulary = result["vectorizer"].get_vocabulary()
+    vocabulary = result["vectorizer"].words.get_vocabulary()
     assert "great" in vocabulary and any(" " in token for token in vocabulary)  # bigrams by default
     assert not any("zzzonlyinvalidation" in token for token in vocabulary)  # adapted on train only
     path = save_model(result["model"], tmp_path / "model.keras")
@@ -161,8 +161,8 @@ def test_refit_all_trains_the_saved_model_on_every_text_for_the_best_epoch_count
         results[refit] = fit_text_model(cfg, texts[:100], y[:100], x_val + texts[102:], np.r_[1, 0, y[102:]])
     first, final = results[False], results[True]
     assert first["refit"] is None
-    assert not any("zzzonlyinvalidation" in t for t in first["vectorizer"].get_vocabulary())
-    assert any("zzzonlyinvalidation" in t for t in final["vectorizer"].get_vocabulary())
+    assert not any("zzzonlyinvalidation" in t for t in first["vectorizer"].words.get_vocabulary())
+    assert any("zzzonlyinvalidation" in t for t in final["vectorizer"].words.get_vocabulary())
     assert final["refit"]["texts"] == 120 and final["refit"]["epochs"] == final["fit"].best_epoch
     assert final["validation"] == first["validation"]  # the first fit's, the same seed
     # the nb default keeps every epoch (no restore of the best): the refit trains as many
