@@ -34,7 +34,7 @@ SEQUENCE_QUANTILE = 0.99  # sequence_length None: room for every n-gram of 99% o
 NB_SMOOTHING = 1.0  # add-one (Laplace) smoothing, nb_log_ratios' default; the model's is model.nb_smoothing
 # char_ngrams None: character 2..5-grams when 99% of the training texts have at most 1,000
 # characters. rt-snippets (5 folds, a prototype of the nb model): words 0.8016, words + characters
-# 0.8101 (2..6: 0.8111); IMDB reviews (99% up to about 4,500 characters): 0.8986 and 0.8996, level
+# 0.8101 (2..6: 0.8111); IMDB reviews (99% up to 5,158 characters): 0.8986 and 0.8996, level
 # for several times the ids per text, so long texts keep words only (docs/text-model.md).
 CHAR_NGRAMS = 5
 CHAR_AUTO_MAX_CHARS = 1000
