@@ -41,7 +41,7 @@ class TextModelConfig(Section):
     min_count: int = Field(1, ge=1, le=1000, description="nb pooling: n-grams in fewer training texts "
                            "are left out of the score")
     char_ngrams: int | None = Field(None, ge=0, le=8, description="nb pooling: a second bag of the text's "
-                                    "character 2..N-grams, with its own ratios and score (0: off); None: 5 "
+                                    "character 2..N-grams within words, with its own ratios and score (0: off); None: 5 "
                                     "when 99% of the training texts are short (at most 1,000 characters), "
                                     "else off")
     nb_weighting: bool = Field(True, description="nb pooling: scale n-grams by their naive-Bayes ratios "

@@ -32,10 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
 JIT_BY_POOLING = {"nb": False, "average": True, "conv": True}
 SEQUENCE_QUANTILE = 0.99  # sequence_length None: room for every n-gram of 99% of training texts
 NB_SMOOTHING = 1.0  # add-one (Laplace) smoothing, nb_log_ratios' default; the model's is model.nb_smoothing
-# char_ngrams None: character 2..5-grams when 99% of the training texts have at most 1,000
-# characters. rt-snippets (5 folds, a prototype of the nb model): words 0.8016, words + characters
-# 0.8101 (2..6: 0.8111); IMDB reviews (99% up to 5,158 characters): 0.8986 and 0.8996, level
-# for several times the ids per text, so long texts keep words only (docs/text-model.md).
+# char_ngrams None: in-word character 2..5-grams when 99% of the training texts have at most
+# 1,000 characters. rt-snippets, 5 folds: words 0.8014, + characters across words 0.8088, +
+# characters within words 0.8109; IMDB reviews (99% up to 5,158 characters): 0.8986 and 0.8996 in
+# a prototype, level for 7.6x the ids per text, so long texts keep words only (docs/text-model.md).
 CHAR_NGRAMS = 5
 CHAR_AUTO_MAX_CHARS = 1000
 
@@ -60,17 +60,45 @@ def standardize_text(texts: Any) -> Any:
     return tf.strings.regex_replace(texts, PUNCTUATION, "")
 
 
+def word_character_ngrams(texts: Any, n: int) -> Any:
+    """Each (standardized) text's character 2..``n``-grams within its words, each word padded
+    with a space on both sides (scikit-learn's ``char_wb``): ragged ``(batch, grams)``."""
+    import tensorflow as tf
+
+    words = tf.strings.split(texts)
+    padded = tf.ragged.map_flat_values(lambda w: tf.strings.join([" ", w, " "]), words)
+    chars = tf.strings.unicode_split(padded, "UTF-8")
+    grams = [tf.strings.ngrams(chars, k, separator="") for k in range(2, n + 1)]
+    return tf.concat(grams, axis=2).merge_dims(1, 2)
+
+
+def _character_splitter(n: int) -> Any:
+    def split(texts: Any) -> Any:
+        return word_character_ngrams(texts, n)
+
+    split.__name__ = split.__qualname__ = f"word_character_{n}grams"
+    return split
+
+
+# one registered split function per largest order: the saved vectorizer names its own
+CHARACTER_SPLITTERS = {n: _character_splitter(n) for n in range(2, 9)}
+
+
 def custom_objects() -> dict[str, Any]:
     """What ``load_model`` needs to rebuild a saved text model."""
     _register()
-    return {"regapps>standardize_text": standardize_text}
+    return {"regapps>standardize_text": standardize_text,
+            **{f"regapps>{f.__name__}": f for f in CHARACTER_SPLITTERS.values()}}
 
 
 def _register() -> None:
-    """Register :func:`standardize_text` by name (idempotent; keeps Keras out of import time)."""
+    """Register :func:`standardize_text` and the character splitters by name (idempotent; keeps
+    Keras out of import time)."""
     import keras
 
     keras.saving.register_keras_serializable(package="regapps", name="standardize_text")(standardize_text)
+    for f in CHARACTER_SPLITTERS.values():
+        keras.saving.register_keras_serializable(package="regapps", name=f.__name__)(f)
 
 
 def sequence_length_for(cfg: TextModelConfig, texts: list[str]) -> int:
@@ -101,25 +129,26 @@ def char_ngrams_for(cfg: TextModelConfig, texts: list[str]) -> int:
 
 
 def char_sequence_length_for(texts: list[str], n: int) -> int:
-    """Room for the character 2..``n``-grams of the 99th-percentile training text by characters,
-    rounded up to a multiple of 8."""
+    """Room for the in-word character 2..``n``-grams of 99% of the training texts, rounded up to
+    a multiple of 8 (a word of m characters, padded to m + 2, has m + 3 - k grams of order k)."""
     import numpy as np
 
-    chars = np.array([len(t) for t in texts] or [1], dtype=np.int64)
-    length = int(np.ceil(np.quantile(chars, SEQUENCE_QUANTILE)))
-    grams = sum(max(0, length - k + 1) for k in range(2, n + 1))
-    return max(8, -(-grams // 8) * 8)
+    def grams(text: str) -> int:
+        return sum(max(0, len(w) + 3 - k) for w in text.split() for k in range(2, n + 1))
+
+    counts = np.array([grams(t) for t in texts] or [1], dtype=np.int64)
+    return max(8, -(-int(np.ceil(np.quantile(counts, SEQUENCE_QUANTILE))) // 8) * 8)
 
 
 def build_char_vectorizer(cfg: TextModelConfig, n: int, sequence_length: int,
                           vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
-    """The character 2..``n``-gram tokenizer (the same standardization as the words')."""
+    """The in-word character 2..``n``-gram tokenizer (after the words' standardization)."""
     import keras
 
     _register()
     return keras.layers.TextVectorization(
         max_tokens=cfg.max_tokens, output_sequence_length=sequence_length,
-        standardize=standardize_text, split="character", ngrams=tuple(range(2, n + 1)),
+        standardize=standardize_text, split=CHARACTER_SPLITTERS[n], ngrams=None,
         vocabulary=vocabulary, name="char_vectorizer")
 
 

@@ -20,9 +20,21 @@ def test_character_ngrams_follow_the_texts_lengths() -> None:
     assert char_ngrams_for(TextModelConfig(char_ngrams=3), long) == 3  # a given order is kept
     assert char_ngrams_for(TextModelConfig(char_ngrams=0), short) == 0
     assert char_ngrams_for(TextModelConfig(pooling="average"), short) == 0  # only the nb model has the bag
-    # 2..5-grams of a 24-character text: 23 + 22 + 21 + 20 = 86, rounded up to 88
-    assert char_sequence_length_for(["a" * 24] * 10, 5) == 88
-    assert char_sequence_length_for(["a" * 24] * 10, 2) == 24
+    # in-word grams: a 24-letter word padded to 26 has 25 + 24 + 23 + 22 = 94 grams of 2..5, room 96
+    assert char_sequence_length_for(["a" * 24] * 10, 5) == 96
+    assert char_sequence_length_for(["a" * 24] * 10, 2) == 32  # 25
+    assert char_sequence_length_for(["ab cde"] * 10, 3) == 16  # " ab ": 3 + 2, " cde ": 4 + 3
+
+
+def test_character_ngrams_stay_inside_words() -> None:
+    """scikit-learn's ``char_wb``: each word padded with a space, no gram across two words."""
+    import tensorflow as tf
+    from regapps.apps.text.model import word_character_ngrams
+
+    grams = word_character_ngrams(tf.constant(["ab cde", "", "x"]), 3).to_list()
+    assert sorted(grams[0]) == sorted([b" a", b"ab", b"b ", b" ab", b"ab ",
+                                       b" c", b"cd", b"de", b"e ", b" cd", b"cde", b"de "])
+    assert grams[1] == [] and sorted(grams[2]) == [b" x", b" x ", b"x "]
 
 
 def test_an_order_of_one_is_refused() -> None:
