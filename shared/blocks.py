@@ -84,9 +84,10 @@ def conv_block(x: Any, filters: int, reg: Any, *, name: str, kernel_size: int = 
     return _finish(x, reg, activation, name, dropout)
 
 
-def output_layer(x: Any, units: int, reg: Any, *, activation: str, name: str = "output") -> Any:
+def output_layer(x: Any, units: int, reg: Any, *, activation: str, name: str = "output",
+                 kernel_initializer: Any = "glorot_uniform") -> Any:
     """The final layer: penalized like the others, never dropped out, computed in float32."""
     import keras
 
     return keras.layers.Dense(units, activation=activation, name=name, dtype="float32",
-                              kernel_regularizer=penalty(reg))(x)
+                              kernel_regularizer=penalty(reg), kernel_initializer=kernel_initializer)(x)
