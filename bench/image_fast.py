@@ -56,6 +56,7 @@ ADDITIONS: dict[str, dict[str, object]] = {
     "fast width 16": {"model.width": 16},
     "fast width 24": {"model.width": 24},
     "fast label smoothing 0.2": {"training.label_smoothing": 0.2},  # airbench94's
+    "fast alternating flips": {"augment.alternate_flips": True},
 }
 
 

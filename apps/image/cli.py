@@ -20,6 +20,7 @@ Whiten = Annotated[bool | None, typer.Option("--whiten/--no-whiten", help="Fast 
 RunDir = Annotated[Path, typer.Argument(help="A finished `regapps image train` run directory.")]
 AUG = "Augmentation"
 Flip = Annotated[bool | None, typer.Option("--flip/--no-flip", help="Random horizontal flips while training.", rich_help_panel=AUG, show_default=False)]
+AlternateFlips = Annotated[bool | None, typer.Option("--alternate-flips/--no-alternate-flips", help="With --flip: flip each image in every other epoch (a seeded half in the first) instead of at random (airbench's).", rich_help_panel=AUG, show_default=False)]
 CropPadding = Annotated[int | None, typer.Option("--crop-padding", help="Pad by this many pixels and randomly crop back (0 = off).", rich_help_panel=AUG)]
 FlipAverage = Annotated[bool | None, typer.Option("--flip-average/--no-flip-average", help="Test-time augmentation: average each image's and its mirror's predictions.", rich_help_panel=AUG, show_default=False)]
 TranslateAverage = Annotated[bool | None, typer.Option("--translate-average/--no-translate-average", help="Test-time augmentation: also average over each image shifted one pixel up-left and down-right.", rich_help_panel=AUG, show_default=False)]
@@ -32,7 +33,8 @@ IMAGE = c.AppCommands(
     data=(c.Flag("dataset", Dataset, "data.dataset"), c.Flag("data_dir", DataDir, "data.data_dir")),
     train=(c.Flag("preset", Preset, "model.preset"), c.Flag("width", Width, "model.width"),
            c.Flag("whiten", Whiten, "model.whiten")),
-    train_after=(c.Flag("flip", Flip, "augment.flip"), c.Flag("crop_padding", CropPadding, "augment.crop_padding"),
+    train_after=(c.Flag("flip", Flip, "augment.flip"), c.Flag("alternate_flips", AlternateFlips, "augment.alternate_flips"),
+                 c.Flag("crop_padding", CropPadding, "augment.crop_padding"),
                  c.Flag("flip_average", FlipAverage, "augment.flip_average"),
                  c.Flag("translate_average", TranslateAverage, "augment.translate_average"),
                  c.Flag("label_smoothing", LabelSmoothing, "training.label_smoothing")),

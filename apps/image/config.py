@@ -36,6 +36,10 @@ class ImageModelConfig(Section):
 
 class AugmentConfig(Section):
     flip: bool = Field(False, description="random horizontal flips")
+    alternate_flips: bool = Field(False, description=(
+        "with flip: flip a seeded half of the images in the first epoch, then each image in "
+        "every other epoch (airbench's alternating flip), so every two epochs show each image "
+        "both ways, instead of a coin per image and epoch"))
     crop_padding: int = Field(0, ge=0, le=16, description="pad (reflect) and randomly crop back, pixels")
     flip_average: bool = Field(False, description="test-time augmentation: average the predictions "
                                                   "for each image and its mirror image")

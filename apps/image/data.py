@@ -178,13 +178,39 @@ def split_indices(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray
     return np.sort(train_idx), np.sort(val_idx)
 
 
+class EpochCounter:
+    """The training epoch, for a pipeline whose augmentation depends on it (alternating flips):
+    a variable the pipeline reads as it makes each batch, set by :meth:`callback` when an epoch
+    begins. Keras makes each epoch's iterator over a finite dataset after ``on_epoch_begin``,
+    so no batch of an epoch is made (or prefetched) before its number is set."""
+
+    def __init__(self) -> None:
+        import tensorflow as tf
+
+        self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="augment_epoch")
+
+    def callback(self) -> Any:
+        import keras
+
+        variable = self.variable
+
+        class SetEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+                variable.assign(epoch)
+
+        return SetEpoch()
+
+
 def make_dataset(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int,
                  indices: np.ndarray | None = None, num_classes: int | None = None,
-                 flip: bool = False, crop_padding: int = 0) -> Any:
+                 flip: bool = False, crop_padding: int = 0, flip_epoch: Any = None) -> Any:
     """Batches of float32 images in [0, 1]. ``x`` (uint8, NumPy or an already-made tensor that
     several datasets share) stays as it is; each batch of ``indices`` is gathered and normalized
     on the fly. ``num_classes`` one-hot encodes labels (label smoothing); ``flip`` and
-    ``crop_padding`` augment each image independently (training data only)."""
+    ``crop_padding`` augment each image independently (training data only). With ``flip_epoch``
+    (an :class:`EpochCounter`'s variable) flips alternate instead of being drawn: a seeded half
+    of the images is flipped in epoch 0 and each image is flipped in every other epoch after
+    that, so each pair of epochs shows every image both ways (airbench's alternating flip)."""
     import tensorflow as tf
 
     images = x if tf.is_tensor(x) else tf.constant(x)
@@ -194,10 +220,14 @@ def make_dataset(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int,
     if shuffle:
         ds = ds.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
+    # each image's flip in epoch 0, by its index into x (so a fold's images keep theirs)
+    parity = (tf.constant(np.random.default_rng(seed).integers(0, 2, len(x)), tf.int64)
+              if flip and flip_epoch is not None else None)
 
     def gather(idx: Any) -> tuple[Any, Any]:
         batch = tf.cast(tf.gather(images, idx), tf.float32) / 255.0
-        batch = augment_batch(batch, flip=flip, crop_padding=crop_padding, seed=seed)
+        flips = None if parity is None else tf.math.floormod(tf.gather(parity, idx) + flip_epoch, 2) == 1
+        batch = augment_batch(batch, flip=flip, crop_padding=crop_padding, seed=seed, flips=flips)
         target = tf.gather(labels, idx)
         if num_classes:
             target = tf.one_hot(target, num_classes)
@@ -206,15 +236,17 @@ def make_dataset(x: Any, y: Any, batch_size: int, *, shuffle: bool, seed: int,
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def augment_batch(batch: Any, *, flip: bool, crop_padding: int, seed: int) -> Any:
-    """Per-image random horizontal flip and pad-(reflect)-and-crop, vectorized over the batch."""
+def augment_batch(batch: Any, *, flip: bool, crop_padding: int, seed: int, flips: Any = None) -> Any:
+    """Per-image random horizontal flip and pad-(reflect)-and-crop, vectorized over the batch.
+    ``flips`` (bool, one per image) says which images to flip instead of a coin."""
     import tensorflow as tf
 
     if not flip and not crop_padding:
         return batch
     size = tf.shape(batch)[0]
     if flip:
-        coin = tf.random.uniform([size, 1, 1, 1], seed=seed) < 0.5
+        coin = (tf.random.uniform([size, 1, 1, 1], seed=seed) < 0.5 if flips is None
+                else tf.reshape(flips, [size, 1, 1, 1]))
         batch = tf.where(coin, tf.reverse(batch, axis=[2]), batch)
     if crop_padding:
         p = crop_padding

@@ -17,7 +17,7 @@ from regapps.shared.model_pool import ModelPool
 from regapps.shared.report import Report, metrics_rows
 
 from .config import ImageConfig
-from .data import ImageData, load_image_data, load_labelled, load_test_set, make_dataset, split_indices
+from .data import EpochCounter, ImageData, load_image_data, load_labelled, load_test_set, make_dataset, split_indices
 from .formats import load_image, log_scaled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -219,9 +219,11 @@ class ImageFit:
         n_classes = len(data.class_names)
         one_hot = n_classes if t.label_smoothing > 0 else None
         images, labels = tensors or image_tensors(data)
+        counter = EpochCounter() if config.augment.flip and config.augment.alternate_flips else None
         train_ds = make_dataset(images, labels, t.batch_size, indices=train_idx, shuffle=True, seed=t.seed,
                                 num_classes=one_hot, flip=config.augment.flip,
-                                crop_padding=config.augment.crop_padding)
+                                crop_padding=config.augment.crop_padding,
+                                flip_epoch=counter.variable if counter else None)
         val_ds = make_dataset(images, labels, max(t.batch_size, PREDICT_BATCH), indices=val_idx,
                               shuffle=False, seed=t.seed, num_classes=one_hot)
         with training_scope(t):  # strategy and dtype policy while the model is built and compiled
@@ -234,7 +236,9 @@ class ImageFit:
                                    steps_per_epoch=-(-len(train_idx) // t.batch_size),
                                    loss=_loss(t.label_smoothing), metrics=TRAIN_METRICS, run_dir=run_dir,
                                    verbose=verbose, resume=resume, pool=pool,
-                                   epoch_seconds=epoch_seconds, budget_spent=budget_spent)
+                                   epoch_seconds=epoch_seconds, budget_spent=budget_spent,
+                                   extra_callbacks=[counter.callback()] if counter else None)
+        self.flip_epoch = counter  # the epoch the alternating flips follow (None without them)
         self.x_val, self.y_val, self.class_names = data.x_train[val_idx], data.y_train[val_idx], data.class_names
         self.test_time = test_time(config.augment)
 

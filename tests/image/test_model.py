@@ -66,6 +66,64 @@ def test_flip_and_crop_augmentation() -> None:
     assert all(np.isin(images[i, 2:4, 2:4], cropped[i]).all() for i in range(8))
 
 
+def _flipped_by_label(ds: object) -> dict[int, bool]:
+    """Which images (by label) a pipeline over the marked images of :func:`_marked` flipped."""
+    out = {}
+    for batch, labels in ds.as_numpy_iterator():  # type: ignore[attr-defined]
+        out.update({int(label): bool(image[0, 0, 0] > 0.5) for image, label in zip(batch, labels, strict=True)})
+    return out
+
+
+def _marked(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.zeros((n, 2, 2, 1), np.uint8)
+    x[:, :, 1] = 255  # the right column white: a flipped image has it on the left
+    return x, np.arange(n)
+
+
+def test_alternating_flips_show_each_image_both_ways_every_two_epochs() -> None:
+    from regapps.apps.image.data import EpochCounter
+
+    x, y = _marked(200)
+    counter = EpochCounter()
+    ds = make_dataset(x, y, 16, shuffle=True, seed=3, flip=True, flip_epoch=counter.variable)
+    seen = []
+    for epoch in range(4):
+        counter.variable.assign(epoch)
+        seen.append(_flipped_by_label(ds))
+    assert 70 < sum(seen[0].values()) < 130  # a seeded half in the first epoch
+    assert all(seen[1][i] != seen[0][i] for i in range(200))  # then each image the other way
+    assert seen[2] == seen[0] and seen[3] == seen[1]
+    again = EpochCounter()
+    assert _flipped_by_label(make_dataset(x, y, 16, shuffle=True, seed=3, flip=True,
+                                          flip_epoch=again.variable)) == seen[0]
+    # a fold's pipeline flips its images as the whole set's does: the draw is by index into x
+    fold = make_dataset(x, y, 16, shuffle=True, seed=3, flip=True, flip_epoch=again.variable,
+                        indices=np.arange(50, 120))
+    assert _flipped_by_label(fold) == {i: seen[0][i] for i in range(50, 120)}
+    assert _flipped_by_label(make_dataset(x, y, 16, shuffle=True, seed=4, flip=True,
+                                          flip_epoch=again.variable)) != seen[0]
+
+
+def test_training_tells_the_pipeline_each_epoch(tmp_path: object) -> None:
+    from regapps.apps.image.data import load_digits, split_indices
+    from regapps.apps.image.task import ImageFit
+
+    data = load_digits()
+    cfg = build_config(ImageConfig, flags={"model.preset": "fast", "model.width": 4, "training.epochs": 5,
+                                           "training.batch_size": 256, "training.precision": "float32",
+                                           "augment.alternate_flips": True, "training.validation_split": 0.2})
+    train_idx, val_idx = split_indices(data.y_train, 0.2, 0)
+    job = ImageFit(cfg, data, train_idx, val_idx)
+    assert job.flip_epoch is not None
+    job.trainer.train_until(3)
+    assert int(job.flip_epoch.variable.numpy()) == 2  # set as each epoch began
+    job.trainer.train_until(5)  # a later leg goes on counting
+    assert int(job.flip_epoch.variable.numpy()) == 4
+    off = build_config(ImageConfig, flags={"model.preset": "fast", "model.width": 4, "augment.flip": False,
+                                           "augment.alternate_flips": True})
+    assert ImageFit(off, data, train_idx, val_idx).flip_epoch is None  # nothing to alternate
+
+
 def test_pipeline_keeps_uint8_and_normalizes_batches() -> None:
     x = np.full((10, 4, 4, 1), 255, np.uint8)
     y = np.arange(10)
